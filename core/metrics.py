@@ -1,0 +1,186 @@
+"""Metrics, each with its units.
+
+Two families:
+
+* the numpy network's scores on K-level RGB (:func:`seed_difference`,
+  :func:`l1_difference`), in *levels* (multiples of the stride S = 256 / K);
+* the CNN's scores on CIELAB a/b (:func:`report_accuracy`, :func:`acc_curve`,
+  :func:`auc`) plus image scores on RGB (:func:`psnr`, :func:`ssim`,
+  :func:`colorfulness`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from .color import level_stride, quantize
+
+__all__ = [
+    "seed_difference",
+    "l1_difference",
+    "difference_map",
+    "report_accuracy",
+    "acc_curve",
+    "auc",
+    "THRESHOLDS",
+    "psnr",
+    "ssim",
+    "colorfulness",
+    "confusion_matrix",
+]
+
+#: Thresholds of Zhang et al.'s acc(t): 0, 1, ..., 150 (Euclidean ab distance).
+THRESHOLDS = np.arange(151)
+
+
+def _level_indices(rgb, levels: int) -> np.ndarray:
+    return quantize(np.asarray(rgb), levels).astype(np.int16)
+
+
+def difference_map(pred, true, levels: int = 4, kind: str = "seed") -> np.ndarray:
+    """Per-pixel difference in levels, the map behind the two scores below.
+
+    Parameters
+    ----------
+    pred, true : (H, W, 3) uint8 RGB; both are quantized to K levels first
+    levels : int
+    kind : {"seed", "l1"}
+        ``"seed"``: ``|dR + dG + dB|``; ``"l1"``: ``|dR| + |dG| + |dB|``.
+
+    Returns
+    -------
+    (H, W) float64, in levels (one level = one stride S)
+    """
+    d = _level_indices(pred, levels) - _level_indices(true, levels)  # (H, W, 3) signed levels
+    if kind == "seed":
+        return np.abs(d.sum(axis=-1)).astype(np.float64)
+    if kind == "l1":
+        return np.abs(d).sum(axis=-1).astype(np.float64)
+    raise ValueError(f"kind must be 'seed' or 'l1', got {kind!r}")
+
+
+def seed_difference(pred, true, levels: int = 4) -> float:
+    """The report's difference: ``mean(|dR + dG + dB|) / S``.
+
+    Both images are quantized to K levels, so for K = 4 one unit is a step of
+    64 in one channel. This is the report's definition, kept exactly; note that
+    it sees only the *sum* of the channel errors, so errors of opposite sign
+    cancel (predicting (64, 0, 0) for (0, 64, 0) scores 0). Use
+    :func:`l1_difference` for a score that cannot cancel.
+
+    Parameters
+    ----------
+    pred, true : (H, W, 3) uint8 RGB
+    levels : int
+
+    Returns
+    -------
+    float, in levels per pixel (>= 0)
+    """
+    return float(difference_map(pred, true, levels, "seed").mean())
+
+
+def l1_difference(pred, true, levels: int = 4) -> float:
+    """Per-channel L1 in levels: ``mean(|dR| + |dG| + |dB|) / S`` (>= seed difference)."""
+    return float(difference_map(pred, true, levels, "l1").mean())
+
+
+def confusion_matrix(pred_idx, true_idx, levels: int) -> np.ndarray:
+    """Counts of (true level, predicted level) pairs.
+
+    Parameters
+    ----------
+    pred_idx, true_idx : int arrays of level indices in [0, K - 1], same shape
+
+    Returns
+    -------
+    (K, K) int64, rows are the true level, columns the predicted one
+    """
+    t = np.asarray(true_idx, dtype=np.int64).ravel()
+    p = np.asarray(pred_idx, dtype=np.int64).ravel()
+    return np.bincount(t * levels + p, minlength=levels * levels).reshape(levels, levels)
+
+
+def report_accuracy(ab_pred, ab_true, tolerance: float = 10.0) -> float:
+    """The report's CNN accuracy: share of a and b values within ``tolerance``.
+
+    a and b are counted separately (a pixel contributes two values), and a value
+    counts when ``|pred - true| <= tolerance``. The offset of +128 cancels, so
+    this works on a/b or on the ``ab + 128`` targets alike.
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (..., 2) float, CIELAB a/b units
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    d = np.abs(np.asarray(ab_pred, np.float64) - np.asarray(ab_true, np.float64))
+    return float(np.mean(d <= tolerance))
+
+
+def acc_curve(ab_pred, ab_true, thresholds=THRESHOLDS) -> np.ndarray:
+    """Zhang et al. (2016) acc(t): share of pixels whose Euclidean ab error is <= t.
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (..., 2) float, CIELAB a/b units
+    thresholds : 1-D array of t, default 0..150
+
+    Returns
+    -------
+    (len(thresholds),) float64 in [0, 1], non-decreasing
+    """
+    d = np.asarray(ab_pred, np.float64) - np.asarray(ab_true, np.float64)
+    err = np.sqrt((d**2).sum(axis=-1)).ravel()  # (N,) Euclidean ab error
+    err.sort()
+    return np.searchsorted(err, np.asarray(thresholds, np.float64), side="right") / max(err.size, 1)
+
+
+def auc(curve, thresholds=THRESHOLDS) -> float:
+    """Area under acc(t), normalised by the threshold range: a number in [0, 1]."""
+    t = np.asarray(thresholds, np.float64)
+    return float(np.trapezoid(np.asarray(curve, np.float64), t) / (t[-1] - t[0]))
+
+
+def psnr(pred, true) -> float:
+    """Peak signal-to-noise ratio of RGB ``uint8`` images, in dB (inf when equal)."""
+    pred = np.asarray(pred)
+    true = np.asarray(true)
+    if np.array_equal(pred, true):
+        return float("inf")
+    return float(peak_signal_noise_ratio(true, pred, data_range=255))
+
+
+def ssim(pred, true) -> float:
+    """Structural similarity of RGB ``uint8`` images (mean over channels), in [-1, 1]."""
+    pred = np.asarray(pred)
+    true = np.asarray(true)
+    side = min(pred.shape[:2])
+    win = min(7, side if side % 2 else side - 1)
+    return float(structural_similarity(true, pred, data_range=255, channel_axis=-1, win_size=win))
+
+
+def colorfulness(rgb) -> float:
+    """Hasler and Suesstrunk (2003) colorfulness, the M^(3) variant.
+
+    ``rg = R - G``, ``yb = (R + G) / 2 - B`` on 0..255 values, and
+    ``M = sqrt(std(rg)^2 + std(yb)^2) + 0.3 * sqrt(mean(rg)^2 + mean(yb)^2)``.
+    0 for a gray image; their scale calls about 33 "moderately", 59 "quite"
+    and 82 "highly" colourful.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+
+    Returns
+    -------
+    float >= 0
+    """
+    x = np.asarray(rgb, dtype=np.float64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
