@@ -1,0 +1,1068 @@
+"""The Keras colorizers: the report's network, reproduced, and our small U-Net.
+
+Both models read CIELAB lightness and predict a/b; Keras 3 only (no backend
+code in the models, so ``KERAS_BACKEND=jax`` works for building, training and
+predicting). TensorFlow/Keras are imported lazily, on first use, never at
+``import core``.
+
+Conventions
+-----------
+* Model input: ``x = L / 100``, ``(N, h, w, 1) float32`` in [0, 1].
+* Model output: the report's target ``ab + 128`` in [0, 255].
+
+  - ``report``: ``(N, 8192)``, all 64x64 a values then all b values, as in the
+    report (sigmoid x 255).
+  - ``ours``: ``(N, h, w, 2)`` at the input's size (any size; internally padded
+    to a multiple of 8).
+
+  Use :func:`predict_ab` rather than calling a model directly: it normalises,
+  pads, reshapes and subtracts the offset for either architecture.
+* Full-resolution colorizing (:func:`colorize`): predict a/b at a working
+  resolution, upsample a/b to the photo's size and join them with the photo's
+  own, exact L.
+
+Main entry points
+-----------------
+:class:`CNNConfig`          frozen, hashable hyperparameters (the cache key).
+:func:`train_cnn`           train with progress events and a stop request.
+:func:`train_or_load`       the same through the model cache (``$COLORLAB_CACHE``).
+:func:`load_model`          a committed model by name (``beach``, ``sunset``, ``forest``, ``scenes``) or a ``.keras`` path.
+:func:`load_card`           its JSON model card.
+:func:`colorize`            full-resolution colorizing, ``(H, W, 3) uint8`` in, same size out.
+:func:`predict_ab`          a/b of L arrays.
+:func:`evaluate`            per-image and aggregate metrics, next to the baselines.
+:func:`describe`            layer table and parameter count of an architecture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import time
+import uuid
+import warnings
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .baselines import BASELINES, Baseline, fit_ab_baselines
+from .color import AB_OFFSET, lab2uint8, merge_l_ab, rgb2lab
+from .images import check_image
+from .metrics import acc_curve, auc, colorfulness, psnr, report_accuracy, ssim
+
+__all__ = [
+    "ARCHS",
+    "COMMITTED_MODELS",
+    "MODELS_DIR",
+    "CACHE_ENV",
+    "REPORT_SIZE",
+    "REPORT_FIGURES",
+    "CNNConfig",
+    "TrainingError",
+    "TrainResult",
+    "build_model",
+    "describe",
+    "count_parameters",
+    "train_cnn",
+    "train_or_load",
+    "cache_dir",
+    "cache_key",
+    "save_model",
+    "load_model",
+    "load_card",
+    "model_path",
+    "committed_models",
+    "predict_ab",
+    "colorize",
+    "colorize_lab",
+    "evaluate",
+    "baselines_from_card",
+]
+
+#: The two architectures.
+ARCHS = ("report", "ours")
+
+#: Names of the committed models in ``models/`` (per scenario, and one for all scenes).
+COMMITTED_MODELS = ("beach", "sunset", "forest", "scenes")
+
+#: The repository's ``models/`` folder.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+#: Environment variable overriding the cache folder (default ``~/.cache/colorlab``).
+CACHE_ENV = "COLORLAB_CACHE"
+
+#: The report's working size: 64 x 64.
+REPORT_SIZE = 64
+
+#: The report's printed accuracies (its "sunrise" scenario is our "sunset").
+REPORT_FIGURES = {"beach": 0.64, "sunset": 0.54, "forest": 0.57}
+
+#: Format version of model cards and cache keys.
+CARD_FORMAT = 1
+
+_ARCH_DEFAULTS = {
+    # field: (report, ours)
+    "lr": (1e-4, 2e-3),
+    "batch_size": (3, 16),
+    "steps": (8000, 1500),
+    "loss": ("mse", "huber"),
+    "schedule": ("constant", "cosine"),
+}
+
+
+class TrainingError(RuntimeError):
+    """Training could not go on (the loss became NaN or diverged); the message says what to change."""
+
+
+def _keras():
+    import keras  # lazy: TensorFlow/JAX start only when a CNN is used
+
+    return keras
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    """Hyperparameters of one CNN training run (frozen and hashable: part of the cache key).
+
+    Fields left as ``None`` take the architecture's default, so
+    ``CNNConfig(arch="report")`` is the report's setup: Adam 1e-4 (or
+    ``optimizer="sgd"``, plain gradient descent), batch 3, 8000 steps, MSE.
+    """
+
+    arch: str = "ours"  # "report": the report's network, exactly; "ours": small fully convolutional U-Net
+    optimizer: str = "adam"  # "adam" or "sgd" (plain gradient descent, as the report words it)
+    lr: float | None = None  # learning rate; default 1e-4 (report) or 2e-3 (ours)
+    batch_size: int | None = None  # photos (report) or crops (ours) per step; default 3 or 16
+    steps: int | None = None  # training iterations; default 8000 (report) or 1500 (ours); ignored when epochs is set
+    epochs: int | None = None  # if set, steps = epochs * ceil(train photos / batch_size)
+    seed: int = 0  # seeds weights, batches and augmentation (runs are reproducible on the CPU)
+    size: int = REPORT_SIZE  # training size: the report's input side (64) / our square crop side
+    loss: str | None = None  # "mse", "mae" (L1) or "huber" on ab + 128; default mse (report) or huber (ours)
+    huber_delta: float = 10.0  # Huber's switch from squared to linear, in a/b units (the accuracy tolerance)
+    dropout: float = 0.0  # report: rate of the dropout before the output layer (the report mostly left it off)
+    width: int = 16  # ours: filters of the first level; doubled at each of the 3 downsamplings
+    scales: tuple = (64, 96, 128)  # ours: shorter sides the photos are rescaled to before random crops
+    flip: bool = True  # ours: random horizontal flips (never vertical: the sky stays on top)
+    schedule: str | None = (
+        None  # "constant" or "cosine" learning-rate decay; default constant (report) or cosine (ours)
+    )
+    working_size: int = 96  # ours: longest side a photo is scaled to for prediction by colorize()
+    init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
+    eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        pick = 0 if self.arch == "report" else 1
+        for name, defaults in _ARCH_DEFAULTS.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, defaults[pick])
+        object.__setattr__(self, "scales", tuple(int(s) for s in self.scales))
+        object.__setattr__(self, "lr", float(self.lr))
+        checks = [
+            (self.optimizer in ("adam", "sgd"), f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}"),
+            (self.loss in ("mse", "mae", "huber"), f"loss must be 'mse', 'mae' or 'huber', got {self.loss!r}"),
+            (
+                self.schedule in ("constant", "cosine"),
+                f"schedule must be 'constant' or 'cosine', got {self.schedule!r}",
+            ),
+            (math.isfinite(self.lr) and self.lr > 0, f"lr must be a positive number, got {self.lr}"),
+            (int(self.batch_size) >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (int(self.steps) >= 1, f"steps must be >= 1, got {self.steps}"),
+            (self.epochs is None or int(self.epochs) >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must lie in [0, 1), got {self.dropout}"),
+            (
+                self.size >= 8 and (self.arch == "report" or self.size % 8 == 0),
+                f"size must be >= 8 (a multiple of 8 for ours), got {self.size}",
+            ),
+            (self.width >= 1, f"width must be >= 1, got {self.width}"),
+            (all(s >= self.size for s in self.scales), f"every scale must be >= size ({self.size}), got {self.scales}"),
+            (self.working_size >= 8, f"working_size must be >= 8, got {self.working_size}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        if self.arch == "report" and self.size != REPORT_SIZE:
+            # the report's network is defined at 64 x 64; other sizes are allowed but change the parameter count
+            pass
+
+    def total_steps(self, n_train: int) -> int:
+        """Training steps for ``n_train`` photos: ``steps``, or ``epochs * ceil(n_train / batch_size)``."""
+        if self.epochs is not None:
+            return int(self.epochs) * max(1, math.ceil(n_train / int(self.batch_size)))
+        return int(self.steps)
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields (tuples as lists)."""
+        d = asdict(self)
+        d["scales"] = list(self.scales)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CNNConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
+        known = {f for f in cls.__dataclass_fields__}
+        kw = {k: v for k, v in d.items() if k in known}
+        if "scales" in kw:
+            kw["scales"] = tuple(kw["scales"])
+        return cls(**kw)
+
+
+# --------------------------------------------------------------------------- models
+
+
+def build_model(config: CNNConfig | str = "ours"):
+    """Build an untrained model.
+
+    Parameters
+    ----------
+    config : CNNConfig or str
+        A config, or an architecture name (its default config).
+
+    Returns
+    -------
+    keras.Model
+        Input ``(None, h, w, 1)`` = L / 100; output ``ab + 128`` (see the module notes).
+        ``report`` at 64 x 64 has 75,563,904 parameters.
+    """
+    if isinstance(config, str):
+        config = CNNConfig(arch=config)
+    if config.arch == "report":
+        return _build_report(config)
+    return _build_ours(config)
+
+
+def _build_report(config: CNNConfig):
+    keras = _keras()
+    layers = keras.layers
+    s = config.size
+    inp = keras.Input((s, s, 1), name="L")
+    x = layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1")(inp)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(2048, activation="relu", name="dense1")(x)
+    x = layers.Dense(4096, activation="relu", name="dense2")(x)
+    x = layers.Dropout(config.dropout, name="dropout")(x)
+    x = layers.Dense(s * s * 2, activation="sigmoid", name="ab")(x)  # (N, 2*s*s): all a, then all b
+    out = layers.Rescaling(255.0, name="times255")(x)  # ab + 128 in [0, 255]
+    return keras.Model(inp, out, name="report")
+
+
+def _build_ours(config: CNNConfig):
+    keras = _keras()
+    layers = keras.layers
+    w = config.width
+
+    def block(x, filters, name):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_a")(x)
+        return layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_b")(x)
+
+    inp = keras.Input((None, None, 1), name="L")  # any size, a multiple of 8 (predict_ab pads)
+    e1 = block(inp, w, "enc1")  # (h, w)
+    e2 = block(layers.MaxPooling2D(2, name="pool1")(e1), 2 * w, "enc2")  # (h/2, w/2)
+    e3 = block(layers.MaxPooling2D(2, name="pool2")(e2), 4 * w, "enc3")  # (h/4, w/4)
+    b = block(layers.MaxPooling2D(2, name="pool3")(e3), 8 * w, "bottleneck")  # (h/8, w/8)
+    d3 = block(layers.Concatenate(name="skip3")([layers.UpSampling2D(2, name="up3")(b), e3]), 4 * w, "dec3")
+    d2 = block(layers.Concatenate(name="skip2")([layers.UpSampling2D(2, name="up2")(d3), e2]), 2 * w, "dec2")
+    d1 = block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")
+    x = layers.Conv2D(2, 1, name="ab")(d1)  # (h, w, 2), ab / 128
+    out = layers.Rescaling(AB_OFFSET, offset=AB_OFFSET, name="to_target")(x)  # ab + 128
+    return keras.Model(inp, out, name="ours")
+
+
+def count_parameters(model) -> int:
+    """Total number of parameters (trainable and not) of a Keras model."""
+    return int(sum(int(np.prod(v.shape)) for v in model.weights))
+
+
+def describe(arch: str = "ours", config: CNNConfig | None = None) -> dict:
+    """Layer table and parameter count of an architecture.
+
+    Parameters
+    ----------
+    arch : {"report", "ours"}
+    config : CNNConfig, optional
+        Defaults to ``CNNConfig(arch=arch)``.
+
+    Returns
+    -------
+    dict with ``arch`` (str), ``parameters`` (int), ``input`` (str) and ``layers``:
+        a list of ``{"name", "type", "output_shape", "parameters"}`` in order
+        (``output_shape`` a list, ``None`` for free dimensions).
+    """
+    config = config or CNNConfig(arch=arch)
+    model = build_model(config)
+    rows = []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        shape = list(shape.shape) if shape is not None else None
+        rows.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": shape,
+                "parameters": int(layer.count_params()) if layer.built else 0,
+            }
+        )
+    return {
+        "arch": config.arch,
+        "parameters": count_parameters(model),
+        "input": "L / 100, (N, 64, 64, 1)" if config.arch == "report" else "L / 100, (N, h, w, 1), any size",
+        "layers": rows,
+    }
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def _is_report(model) -> bool:
+    return len(model.output.shape) == 2
+
+
+def _resize_float(arr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """Bilinear (antialiased when shrinking) resize of a (h, w) float array to (H, W) float32, via Pillow."""
+    from PIL import Image
+
+    h, w = size_hw
+    if arr.shape == (h, w):
+        return arr.astype(np.float32)
+    im = Image.fromarray(np.ascontiguousarray(arr, dtype=np.float32), mode="F")
+    return np.asarray(im.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def predict_ab(model, lightness, *, batch_size: int = 16) -> np.ndarray:
+    """Predict a/b from lightness, for either architecture.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`build_model`, :func:`train_cnn` or :func:`load_model`.
+    lightness : (N, h, w, 1), (N, h, w) or (h, w) float, L in [0, 100]
+        ``report`` needs h = w = 64 (its fixed input); ``ours`` takes any size.
+    batch_size : int
+
+    Returns
+    -------
+    ab : float32, (N, h, w, 2) (or (h, w, 2) for a single (h, w) input), a/b units
+    """
+    keras = _keras()
+    L = np.asarray(lightness, dtype=np.float32)
+    single = L.ndim == 2
+    if single:
+        L = L[None]
+    if L.ndim == 3:
+        L = L[..., None]
+    if L.ndim != 4 or L.shape[-1] != 1:
+        raise ValueError(
+            f"lightness must be (N, h, w, 1), (N, h, w) or (h, w); got shape {np.asarray(lightness).shape}"
+        )
+    n, h, w, _ = L.shape
+    x = L / 100.0  # (N, h, w, 1) in [0, 1]
+    if _is_report(model):
+        side = model.input.shape[1]
+        if (h, w) != (side, side):
+            raise ValueError(
+                f"the report's network takes {side}x{side} L; got {w}x{h} (resize first, or use colorize())"
+            )
+    else:
+        ph, pw = (-h) % 8, (-w) % 8
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="symmetric")
+    outs = []
+    for i in range(0, n, batch_size):
+        y = model(x[i : i + batch_size], training=False)
+        outs.append(keras.ops.convert_to_numpy(y))
+    y = np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.output.shape[1:]), np.float32)
+    if _is_report(model):
+        y = y.reshape(n, 2, h, w).transpose(0, 2, 3, 1)  # all a then all b -> (N, h, w, 2)
+    else:
+        y = y[:, :h, :w, :]
+    ab = (y - AB_OFFSET).astype(np.float32)
+    return ab[0] if single else ab
+
+
+def colorize_lab(model, rgb, *, working_size: int | None = None) -> np.ndarray:
+    """Colorize a photo at full resolution, in CIELAB, keeping its exact L.
+
+    1. L of the photo is scaled to the working resolution (``report``: 64 x 64;
+       ``ours``: longest side ``working_size``, aspect kept);
+    2. a/b are predicted there and upsampled (bilinear) to the photo's size;
+    3. they are joined with the photo's own L, unchanged.
+
+    Parameters
+    ----------
+    model : keras.Model
+    rgb : (H, W, 3) uint8 RGB (its colours are ignored), (H, W) gray, or anything
+        :func:`core.images.check_image` accepts
+    working_size : int, optional
+        ``ours`` only; default 96 (near the 64-px training crops, which worked best).
+
+    Returns
+    -------
+    lab : (H, W, 3) float64; ``lab[..., 0]`` equals ``core.color.rgb2lab(rgb)[..., 0]`` exactly
+    """
+    rgb = check_image(rgb, name="photo to colorize")
+    H, W = rgb.shape[:2]
+    L = rgb2lab(rgb)[..., 0]  # (H, W) float64 in [0, 100], kept exactly
+    if _is_report(model):
+        side = model.input.shape[1]
+        h, w = side, side
+    else:
+        ws = int(working_size or CNNConfig().working_size)
+        scale = min(1.0, ws / max(H, W))
+        h, w = max(8, round(H * scale)), max(8, round(W * scale))
+    L_small = _resize_float(L, (h, w))  # (h, w)
+    ab_small = predict_ab(model, L_small)  # (h, w, 2)
+    ab = np.stack([_resize_float(ab_small[..., c], (H, W)) for c in range(2)], axis=-1)  # (H, W, 2)
+    return merge_l_ab(L, ab)
+
+
+def colorize(model, rgb, *, working_size: int | None = None) -> np.ndarray:
+    """Colorize a photo at full resolution.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`load_model` (e.g. ``load_model("beach")``) or :func:`train_cnn`.
+    rgb : (H, W, 3) uint8 or (H, W) gray uint8 (any size up to the image limits)
+    working_size : int, optional
+        See :func:`colorize_lab`.
+
+    Returns
+    -------
+    (H, W, 3) uint8 RGB, the input's size; its L is the input's (up to RGB rounding and gamut clipping).
+    """
+    return lab2uint8(colorize_lab(model, rgb, working_size=working_size))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _image_scores(ab_pred, ab_true, L) -> tuple[dict, np.ndarray, np.ndarray]:
+    rgb_pred = lab2uint8(merge_l_ab(L, ab_pred))
+    rgb_true = lab2uint8(merge_l_ab(L, ab_true))
+    curve = acc_curve(ab_pred, ab_true)
+    return (
+        {
+            "accuracy": report_accuracy(ab_pred, ab_true),
+            "auc": auc(curve),
+            "psnr": psnr(rgb_pred, rgb_true),
+            "ssim": ssim(rgb_pred, rgb_true),
+            "colorfulness": colorfulness(rgb_pred),
+        },
+        rgb_pred,
+        rgb_true,
+    )
+
+
+def baselines_from_card(card: dict) -> dict[str, Baseline] | None:
+    """The baselines stored in a model card (fitted on the model's training data), or None."""
+    tables = (card or {}).get("baselines_ab")
+    if not tables:
+        return None
+    return {
+        "gray": Baseline("gray", "ab", np.zeros((256, 2))),
+        "mean": Baseline("mean", "ab", np.tile(np.asarray(tables["mean"], np.float64), (256, 1))),
+        "lookup": Baseline("lookup", "ab", np.asarray(tables["lookup"], np.float64)),
+    }
+
+
+def _baseline_tables(baselines: dict[str, Baseline]) -> dict:
+    return {
+        "mean": [round(float(v), 4) for v in baselines["mean"].table[0]],
+        "lookup": [[round(float(a), 4), round(float(b), 4)] for a, b in baselines["lookup"].table],
+    }
+
+
+def evaluate(
+    model,
+    dataset,
+    *,
+    split: str = "test",
+    size: int = REPORT_SIZE,
+    baselines: dict[str, Baseline] | None = None,
+) -> dict:
+    """Score a model and the baselines on one part of a dataset, at a working size.
+
+    Every photo is resized to ``size x size`` (the report's 64 x 64). The model
+    predicts a/b from L; each baseline predicts a/b from gray. Predictions are
+    joined with the true L for the image scores.
+
+    Parameters
+    ----------
+    model : keras.Model, or None to score the baselines only
+    dataset : core.datasets.PhotoDataset
+    split : {"test", "train", "all"}
+    size : int
+    baselines : dict name -> Baseline, optional
+        Default: fitted on the dataset's training part at the same size (the
+        report's rule: baselines see the model's training data).
+
+    Returns
+    -------
+    dict with
+
+    ``aggregate``: ``{predictor: {"accuracy", "auc", "psnr", "ssim", "colorfulness"}}`` for
+        ``"model"`` (when given), ``"gray"``, ``"mean"``, ``"lookup"``; accuracy and AuC are
+        pooled over all pixels (every photo has the same size), PSNR/SSIM/colorfulness are
+        per-photo means; plus ``"truth": {"colorfulness"}``. Accuracy and AuC are fractions in [0, 1].
+    ``per_image``: a list of ``{"name", predictor: {...}}``.
+    ``best_baseline``: the baseline with the highest accuracy.
+    ``split``, ``size``, ``n``.
+    """
+    if baselines is None:
+        g_tr, ab_tr = dataset.gray_ab("train", size)
+        if len(g_tr) == 0:
+            raise ValueError("the dataset has no training part to fit the baselines on; pass baselines=")
+        baselines = fit_ab_baselines(g_tr, ab_tr)
+    L, ab_true = dataset.arrays(split, size)  # (N, s, s, 1), (N, s, s, 2)
+    gray, _ = dataset.gray_ab(split, size)  # (N, s, s) uint8
+    if len(L) == 0:
+        raise ValueError(f"the dataset's {split!r} part is empty")
+    preds = {}
+    if model is not None:
+        preds["model"] = predict_ab(model, L)
+    for name in BASELINES:
+        preds[name] = baselines[name].predict(gray).astype(np.float32)
+    names = dataset.part_names(split)
+    per_image = [{"name": n} for n in names]
+    agg = {}
+    for pred_name, ab_pred in preds.items():
+        scores = []
+        for i in range(len(L)):
+            s, _, _ = _image_scores(ab_pred[i], ab_true[i], L[i, ..., 0])
+            per_image[i][pred_name] = s
+            scores.append(s)
+        agg[pred_name] = {
+            "accuracy": report_accuracy(ab_pred, ab_true),
+            "auc": auc(acc_curve(ab_pred, ab_true)),
+            "psnr": float(np.mean([s["psnr"] for s in scores])),
+            "ssim": float(np.mean([s["ssim"] for s in scores])),
+            "colorfulness": float(np.mean([s["colorfulness"] for s in scores])),
+        }
+    truth_cf = [colorfulness(lab2uint8(merge_l_ab(L[i, ..., 0], ab_true[i]))) for i in range(len(L))]
+    agg["truth"] = {"colorfulness": float(np.mean(truth_cf))}
+    best = max(BASELINES, key=lambda b: agg[b]["accuracy"])
+    return {
+        "split": split,
+        "size": int(size),
+        "n": len(L),
+        "aggregate": agg,
+        "per_image": per_image,
+        "best_baseline": best,
+    }
+
+
+# --------------------------------------------------------------------------- training data
+
+
+@lru_cache(maxsize=1)
+def _batch_classes():
+    keras = _keras()
+
+    class ReportBatches(keras.utils.PyDataset):
+        """Whole photos at 64 x 64, in a fresh seeded order each pass (no augmentation, as in the report)."""
+
+        def __init__(self, L, ab, batch_size, steps, seed):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.x = L / 100.0  # (N, s, s, 1)
+            n, s = ab.shape[0], ab.shape[1]
+            self.y = ab.transpose(0, 3, 1, 2).reshape(n, 2 * s * s) + AB_OFFSET  # (N, 2*s*s): all a, then all b
+            self.bs, self.steps, self.seed = batch_size, steps, seed
+
+        def __len__(self):
+            return self.steps
+
+        @lru_cache(maxsize=4)  # noqa: B019 - a few permutations per dataset object
+        def _perm(self, k):
+            return np.random.default_rng((self.seed, k)).permutation(len(self.x))
+
+        def __getitem__(self, idx):
+            n = len(self.x)
+            sel = [self._perm(j // n)[j % n] for j in range(idx * self.bs, (idx + 1) * self.bs)]
+            return self.x[sel].astype(np.float32), self.y[sel].astype(np.float32)
+
+    class OursBatches(keras.utils.PyDataset):
+        """Random crops of rescaled photos (several scales, plus the squashed size x size view) with flips."""
+
+        def __init__(self, views, batch_size, steps, seed, size, flip):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.views = views  # list per photo of list of (h, w, 3) float32 Lab
+            self.bs, self.steps, self.seed, self.size, self.flip = batch_size, steps, seed, size, flip
+
+        def __len__(self):
+            return self.steps
+
+        def __getitem__(self, idx):
+            rng = np.random.default_rng((self.seed, 1, idx))
+            s = self.size
+            out = np.empty((self.bs, s, s, 3), np.float32)
+            for j in range(self.bs):
+                photo = self.views[rng.integers(len(self.views))]
+                lab = photo[rng.integers(len(photo))]
+                y0 = rng.integers(lab.shape[0] - s + 1)
+                x0 = rng.integers(lab.shape[1] - s + 1)
+                crop = lab[y0 : y0 + s, x0 : x0 + s]
+                if self.flip and rng.random() < 0.5:
+                    crop = crop[:, ::-1]
+                out[j] = crop
+            return out[..., :1] / 100.0, out[..., 1:] + AB_OFFSET
+
+    return ReportBatches, OursBatches
+
+
+def _ours_views(dataset, config: CNNConfig) -> list:
+    """Per training photo: Lab at each scale (shorter side = scale, aspect kept) and squashed to size x size."""
+    from .images import resize
+
+    views = []
+    for im in dataset.part("train"):
+        h, w = im.shape[:2]
+        per = [rgb2lab(resize(im, (config.size, config.size))).astype(np.float32)]
+        for sc in config.scales:
+            f = sc / min(h, w)
+            per.append(rgb2lab(resize(im, (max(sc, round(h * f)), max(sc, round(w * f))))).astype(np.float32))
+        views.append(per)
+    return views
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_cnn` / :func:`train_or_load` return.
+
+    Attributes
+    ----------
+    model : keras.Model
+    config : CNNConfig
+    card : dict
+        The model card (see :func:`train_cnn`).
+    history : list of dict
+        The progress events, in order.
+    seconds : float
+        Training wall time (0 for a cache hit; the card keeps the original time).
+    stopped : bool
+        True when a stop request ended training early.
+    from_cache : bool
+    cache_path : Path or None
+        The ``.keras`` file in the cache.
+    message : str
+        A human summary (cache hit, corrupt cache file retrained, stopped at step k...).
+    """
+
+    model: object
+    config: CNNConfig
+    card: dict
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+    stopped: bool = False
+    from_cache: bool = False
+    cache_path: Path | None = None
+    message: str = ""
+
+
+def _device() -> str:
+    keras = _keras()
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return f"{len(gpus)} GPU ({', '.join(g.name for g in gpus)})"
+    elif backend == "jax":
+        import jax
+
+        devs = [d for d in jax.devices() if d.platform != "cpu"]
+        if devs:
+            return f"{len(devs)} {devs[0].platform.upper()} ({devs[0].device_kind})"
+    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def _versions() -> dict:
+    keras = _keras()
+    v = {"python": platform.python_version(), "numpy": np.__version__, "keras": keras.__version__}
+    v["backend"] = keras.backend.backend()
+    if v["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        v["tensorflow"] = tf.__version__
+    elif v["backend"] == "jax":
+        import jax
+
+        v["jax"] = jax.__version__
+    return v
+
+
+def _default_strategy():
+    """MirroredStrategy when TensorFlow sees more than one GPU, else None."""
+    keras = _keras()
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return None
+
+
+def _make_loss(config: CNNConfig):
+    keras = _keras()
+    if config.loss == "mse":
+        return keras.losses.MeanSquaredError()
+    if config.loss == "mae":
+        return keras.losses.MeanAbsoluteError()
+    return keras.losses.Huber(delta=config.huber_delta)
+
+
+def _make_optimizer(config: CNNConfig, steps: int):
+    keras = _keras()
+    lr = config.lr
+    if config.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=max(1, steps), alpha=0.05)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def _accuracy(model, L, ab) -> float | None:
+    if len(L) == 0:
+        return None
+    return report_accuracy(predict_ab(model, L), ab)
+
+
+def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=None, verbose: int = 0) -> TrainResult:
+    """Train a model on a dataset's training part.
+
+    Parameters
+    ----------
+    config : CNNConfig
+    dataset : core.datasets.PhotoDataset
+        Trains on ``dataset.part("train")``; reports accuracy on train and test at the
+        config's size (the report's 64 x 64 by default).
+    progress : callable(event: dict) -> None, optional
+        Called every few steps (about 100 times a run, and at the end) with
+        ``{"step", "steps", "epoch", "loss", "train_acc", "test_acc", "seconds"}``:
+        ``step`` is 1-based, ``epoch`` counts passes over the training photos (float),
+        ``loss`` is the mean training loss since the previous event, and the
+        accuracies (the report's, fractions) are filled about 10 times a run (else None).
+    stop : callable() -> bool or threading.Event, optional
+        Checked after every batch; when true training stops there and the result
+        has ``stopped=True`` (the model trained so far is returned).
+    strategy : tf.distribute.Strategy, optional
+        Default: ``MirroredStrategy`` when TensorFlow sees more than one GPU, else none.
+    verbose : int
+        Keras' progress bar (0: none).
+
+    Returns
+    -------
+    TrainResult
+        ``card`` holds ``name``, ``arch``, ``config``, ``data`` (name, fingerprint,
+        file lists), ``metrics`` (test split at 64 x 64: model and baselines, see
+        :func:`evaluate`), ``baselines_ab`` (the fitted tables), ``training``
+        (seconds, steps, final loss, device, stopped) and ``versions``.
+
+    Raises
+    ------
+    TrainingError
+        When the loss becomes NaN/inf or explodes; the message names the step and suggests a lower lr.
+    ValueError
+        When the dataset has no training photos.
+    """
+    keras = _keras()
+    if not isinstance(config, CNNConfig):
+        raise TypeError(f"config must be a CNNConfig, got {type(config).__name__}")
+    n_train = len(dataset.train_idx)
+    if n_train == 0:
+        raise ValueError(f"dataset {dataset.name!r} has no training photos")
+    steps = config.total_steps(n_train)
+    keras.utils.set_random_seed(config.seed)
+    strategy = strategy if strategy is not None else _default_strategy()
+    ReportBatches, OursBatches = _batch_classes()
+    L_tr, ab_tr = dataset.arrays("train", config.size if config.arch == "report" else REPORT_SIZE)
+    L_te, ab_te = dataset.arrays("test", config.size if config.arch == "report" else REPORT_SIZE)
+    if config.arch == "report":
+        data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
+    else:
+        data = OursBatches(
+            _ours_views(dataset, config), config.batch_size, steps, config.seed, config.size, config.flip
+        )
+
+    with strategy.scope() if strategy is not None else nullcontext():
+        model = build_model(config)
+        if config.init:
+            init = load_model(config.init)
+            model.set_weights(init.get_weights())
+        model.compile(optimizer=_make_optimizer(config, steps), loss=_make_loss(config))
+
+    eval_every = config.eval_every or max(1, steps // 10)
+    report_every = max(1, min(eval_every, steps // 100 or 1))
+    history: list[dict] = []
+    state = {"prev_k": 0, "prev_avg": 0.0, "first": None, "error": None, "stopped": False, "last_loss": None}
+    t0 = time.perf_counter()
+    batches_per_epoch = n_train / config.batch_size
+
+    def should_stop():
+        if stop is None:
+            return False
+        return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            k = batch + 1  # one epoch of `steps` batches: batch is the global step
+            avg = float(np.asarray((logs or {}).get("loss", np.nan)))  # running mean since step 1
+            loss_k = k * avg - (k - 1) * state.get("avg_prev_step", 0.0)  # this batch's loss
+            state["avg_prev_step"] = avg
+            if state["first"] is None:
+                state["first"] = loss_k
+            if not math.isfinite(avg) or (k > 10 and loss_k > 100.0 * max(state["first"], 1e-6)):
+                state["error"] = (
+                    f"training diverged at step {k}: the loss became {loss_k:.4g} "
+                    f"(it was {state['first']:.4g} at step 1). Try a lower learning rate than {config.lr:g}."
+                )
+                self.model.stop_training = True
+                return
+            if should_stop():
+                state["stopped"] = True
+                self.model.stop_training = True
+            last = k == steps or state["stopped"]
+            if k % report_every == 0 or last:
+                window = (k * avg - state["prev_k"] * state["prev_avg"]) / (k - state["prev_k"])
+                state["prev_k"], state["prev_avg"] = k, avg
+                state["last_loss"] = window
+                do_eval = k % eval_every == 0 or last
+                event = {
+                    "step": k,
+                    "steps": steps,
+                    "epoch": k / batches_per_epoch,
+                    "loss": float(window),
+                    "train_acc": _accuracy(self.model, L_tr, ab_tr) if do_eval else None,
+                    "test_acc": _accuracy(self.model, L_te, ab_te) if do_eval else None,
+                    "seconds": time.perf_counter() - t0,
+                }
+                history.append(event)
+                if progress is not None:
+                    progress(event)
+
+    model.fit(data, epochs=1, verbose=verbose, callbacks=[Progress()])
+    seconds = time.perf_counter() - t0
+    if state["error"]:
+        raise TrainingError(state["error"])
+    done = history[-1]["step"] if history else 0
+    card = _make_card(model, config, dataset, seconds, done, state)
+    msg = f"stopped at step {done} of {steps}" if state["stopped"] else f"trained {steps} steps in {seconds:.1f} s"
+    return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
+
+
+def _make_card(model, config, dataset, seconds, steps_done, state) -> dict:
+    keras = _keras()
+    g_tr, ab_tr = dataset.gray_ab("train", REPORT_SIZE)
+    base = fit_ab_baselines(g_tr, ab_tr)
+    metrics = None
+    if len(dataset.test_idx):
+        ev = evaluate(model, dataset, split="test", size=REPORT_SIZE, baselines=base)
+        metrics = {
+            "split": "test",
+            "size": REPORT_SIZE,
+            "n": ev["n"],
+            **ev["aggregate"],
+            "best_baseline": ev["best_baseline"],
+        }
+    return {
+        "format": CARD_FORMAT,
+        "name": dataset.name,
+        "arch": config.arch,
+        "parameters": count_parameters(model),
+        "config": config.to_dict(),
+        "loss": config.loss,
+        "optimizer": config.optimizer,
+        "key": cache_key(config, dataset.fingerprint),
+        "data": dataset.describe(),
+        "metrics": metrics,
+        "baselines_ab": _baseline_tables(base),
+        "training": {
+            "seconds": round(seconds, 2),
+            "steps": int(steps_done),
+            "final_loss": state["last_loss"],
+            "stopped": bool(state["stopped"]),
+            "device": _device(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "backend": keras.backend.backend(),
+        },
+        "versions": _versions(),
+    }
+
+
+# --------------------------------------------------------------------------- saving, loading, cache
+
+
+def cache_dir() -> Path:
+    """The model cache: ``$COLORLAB_CACHE`` or ``~/.cache/colorlab``."""
+    return Path(os.environ.get(CACHE_ENV) or "~/.cache/colorlab").expanduser()
+
+
+def cache_key(config: CNNConfig, fingerprint: str) -> str:
+    """Hex key (20 chars) of a config and a data fingerprint."""
+    blob = json.dumps({"format": CARD_FORMAT, "config": config.to_dict(), "data": fingerprint}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _plain_copy(model, config: CNNConfig):
+    """An uncompiled copy (no optimizer state: small files, safe_mode-loadable)."""
+    fresh = build_model(config)
+    fresh.set_weights(model.get_weights())
+    return fresh
+
+
+def _atomic_write_bytes(path: Path, writer) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_model(model, card: dict, out_dir, name: str | None = None) -> Path:
+    """Save ``<name>.keras`` and its card ``<name>.json`` atomically (write to a temporary file, then rename).
+
+    Parameters
+    ----------
+    model : keras.Model
+    card : dict (from a :class:`TrainResult`)
+    out_dir : str or path
+    name : str, optional
+        Default: the card's ``name``.
+
+    Returns
+    -------
+    Path of the ``.keras`` file
+    """
+    out_dir = Path(out_dir)
+    name = name or card.get("name") or "model"
+    path = out_dir / f"{name}.keras"
+    config = CNNConfig.from_dict(card["config"])
+    plain = _plain_copy(model, config)
+    _atomic_write_bytes(path, lambda p: plain.save(p))
+    text = json.dumps(card, indent=1, allow_nan=True)
+    _atomic_write_bytes(path.with_suffix(".json"), lambda p: p.write_text(text))
+    return path
+
+
+def committed_models() -> list[str]:
+    """Names of the committed models present in ``models/`` (a subset of :data:`COMMITTED_MODELS`)."""
+    return [n for n in COMMITTED_MODELS if (MODELS_DIR / f"{n}.keras").is_file()]
+
+
+def model_path(name_or_path) -> Path:
+    """Resolve a committed model name (``beach``...) or a path to a ``.keras`` file."""
+    s = str(name_or_path)
+    if s in COMMITTED_MODELS and not Path(s).exists():
+        p = MODELS_DIR / f"{s}.keras"
+        if not p.is_file():
+            raise FileNotFoundError(f"committed model {s!r} is missing: no {p}")
+        return p
+    p = Path(s).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(
+            f"no model {s!r}: expected one of {', '.join(COMMITTED_MODELS)} or a path to a .keras file"
+        )
+    if p.suffix != ".keras":
+        raise ValueError(f"model file {s!r} is not a .keras file")
+    return p
+
+
+def load_model(name_or_path, *, safe_mode: bool = True):
+    """Load a model (never deserializing code: Keras safe mode is on by default).
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        ``"beach"``, ``"sunset"``, ``"forest"``, ``"scenes"`` (from ``models/``) or a ``.keras`` path.
+    safe_mode : bool
+
+    Returns
+    -------
+    keras.Model (uncompiled)
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing or unreadable/corrupt file (the message names it).
+    """
+    keras = _keras()
+    p = model_path(name_or_path)
+    try:
+        return keras.saving.load_model(p, compile=False, safe_mode=safe_mode)
+    except Exception as exc:  # zip, h5 and deserialization errors all mean "unusable file"
+        raise ValueError(f"cannot load model {str(p)!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def load_card(name_or_path) -> dict | None:
+    """The JSON model card beside a model (``<name>.json``), or None when there is none."""
+    p = model_path(name_or_path).with_suffix(".json")
+    if not p.is_file():
+        return None
+    return json.loads(p.read_text())
+
+
+def train_or_load(
+    config: CNNConfig, dataset, *, cache=None, progress=None, stop=None, strategy=None, verbose: int = 0
+) -> TrainResult:
+    """Train through the model cache: the same config and data load instead of training.
+
+    Parameters
+    ----------
+    config, dataset, progress, stop, strategy, verbose
+        As in :func:`train_cnn`.
+    cache : str or path, optional
+        The cache folder; default :func:`cache_dir`. ``False`` disables the cache.
+
+    Returns
+    -------
+    TrainResult
+        ``from_cache=True`` on a hit. A corrupt or unreadable cache file is reported
+        (a ``UserWarning`` and ``message``), removed, and the model retrained.
+        Stopped runs are not cached.
+    """
+    if cache is False:
+        return train_cnn(config, dataset, progress=progress, stop=stop, strategy=strategy, verbose=verbose)
+    folder = Path(cache) if cache is not None else cache_dir()
+    key = cache_key(config, dataset.fingerprint)
+    path = folder / f"{config.arch}-{key}.keras"
+    card_path = path.with_suffix(".json")
+    note = ""
+    if path.exists() or card_path.exists():
+        try:
+            card = json.loads(card_path.read_text())
+            if card.get("key") != key:
+                raise ValueError(f"its card has key {card.get('key')!r}, expected {key!r}")
+            model = load_model(path)
+            return TrainResult(model, config, card, [], 0.0, False, True, path, f"loaded from cache {path}")
+        except Exception as exc:
+            note = f"cache file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}); retrained"
+            warnings.warn(note, stacklevel=2)
+            for p in (path, card_path):
+                if p.exists():
+                    p.unlink()
+    result = train_cnn(config, dataset, progress=progress, stop=stop, strategy=strategy, verbose=verbose)
+    if not result.stopped:
+        save_model(result.model, result.card, folder, path.stem)
+        result.cache_path = path
+    result.message = "; ".join(m for m in (note, result.message) if m)
+    return result
