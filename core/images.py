@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +61,7 @@ def _describe(source) -> str:
     return f"{type(source).__name__}" + (f" '{name}'" if name else "")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sample_array(name: str) -> np.ndarray:
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
@@ -181,7 +181,9 @@ def load_image(
         except Image.DecompressionBombError as exc:
             raise ImageError(f"{what} is too large to open safely ({exc})") from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise ImageError(f"{what} is not an image we can read ({type(exc).__name__}); expected {ACCEPTED}") from None
+            raise ImageError(
+                f"{what} is not an image we can read ({type(exc).__name__}); expected {ACCEPTED}"
+            ) from None
         w, h = im.size
         if w * h > max_pixels:
             raise ImageError(
@@ -238,7 +240,9 @@ def check_image(
         if not np.all(np.isfinite(arr)):
             raise ImageError(f"{got} containing NaN or infinity")
         if arr.size and (arr.min() < 0 or arr.max() > 1):
-            raise ImageError(f"{got} with values in [{arr.min():.3g}, {arr.max():.3g}]; float images must lie in [0, 1]")
+            raise ImageError(
+                f"{got} with values in [{arr.min():.3g}, {arr.max():.3g}]; float images must lie in [0, 1]"
+            )
         arr = np.rint(arr * 255).astype(np.uint8)
     elif arr.dtype != np.uint8:
         if arr.size and (arr.min() < 0 or arr.max() > 255):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .color import level_stride, quantize
+from .color import quantize
 
 __all__ = [
     "seed_difference",

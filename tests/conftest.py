@@ -1,0 +1,35 @@
+"""Shared fixtures: small photos and the data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared photo folder ($COLORLAB_DATA, else ../shared/data beside the checkout)."""
+    path = Path(os.environ.get("COLORLAB_DATA", ROOT.parent / "shared" / "data"))
+    if not (path / "single").is_dir():
+        pytest.skip(f"no data folder at {path} (set COLORLAB_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def coffee() -> np.ndarray:
+    from core.images import load_sample
+
+    return load_sample("coffee")
+
+
+@pytest.fixture(scope="session")
+def small_photo(coffee) -> np.ndarray:
+    """Coffee scaled to 60x90: real structure, fast to train on."""
+    from core.images import resize
+
+    return resize(coffee, (60, 90))

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from core.metrics import (
+    acc_curve,
+    auc,
+    colorfulness,
+    confusion_matrix,
+    difference_map,
+    l1_difference,
+    psnr,
+    report_accuracy,
+    seed_difference,
+    ssim,
+)
+
+
+def px(*colors):
+    return np.array([colors], dtype=np.uint8)  # (1, N, 3)
+
+
+def test_seed_difference_by_hand():
+    true = px((0, 0, 0), (64, 64, 64))
+    pred = px((64, 128, 0), (64, 0, 64))
+    # pixel 1: dR+dG+dB = 1 + 2 + 0 = 3 levels; pixel 2: 0 - 1 + 0 = -1 -> 1. Mean 2.
+    assert seed_difference(pred, true) == pytest.approx(2.0)
+    # L1: 3 and 1 -> 2 as well here; opposite signs show the difference:
+    pred2 = px((64, 0, 0), (0, 128, 64))  # +1, (-1, +1, 0)
+    assert seed_difference(pred2, true) == pytest.approx((1 + 0) / 2)
+    assert l1_difference(pred2, true) == pytest.approx((1 + 2) / 2)
+
+
+def test_seed_difference_cancels_opposite_errors_but_l1_does_not():
+    true = px((0, 64, 0))
+    pred = px((64, 0, 0))
+    assert seed_difference(pred, true) == 0.0
+    assert l1_difference(pred, true) == 2.0
+
+
+def test_difference_quantizes_first():
+    true = px((10, 10, 10))  # level 0
+    pred = px((30, 33, 250))  # levels 0, 1, 3
+    assert seed_difference(pred, true) == 4.0
+    np.testing.assert_array_equal(difference_map(pred, true, 4, "l1"), [[4.0]])
+    with pytest.raises(ValueError):
+        difference_map(pred, true, 4, "l2")
+
+
+def test_other_levels_use_their_stride():
+    true = px((0, 0, 0))
+    pred = px((32, 0, 0))  # level 1 of 8 (stride 32), level 1 of 4 after rounding 0.5 up
+    assert seed_difference(pred, true, levels=8) == 1.0
+    assert seed_difference(pred, true, levels=16) == 2.0
+
+
+def test_report_accuracy_by_hand():
+    true = np.array([[0.0, 0.0], [10.0, -10.0]])
+    pred = np.array([[10.0, 10.5], [0.0, 30.0]])
+    # |d| = 10, 10.5, 10, 40 -> two of four within 10
+    assert report_accuracy(pred, true) == 0.5
+    assert report_accuracy(pred + 128, true + 128) == 0.5
+
+
+def test_acc_curve_and_auc_by_hand():
+    true = np.zeros((4, 2))
+    pred = np.array([[0, 0], [3, 4], [6, 8], [300, 0]], float)  # errors 0, 5, 10, 300
+    curve = acc_curve(pred, true)
+    assert curve.shape == (151,)
+    assert curve[0] == 0.25 and curve[4] == 0.25 and curve[5] == 0.5 and curve[10] == 0.75 and curve[150] == 0.75
+    assert np.all(np.diff(curve) >= 0)
+    # area: 0.25 on [0,4] + trapezoid to 0.5 on [4,5] + 0.5 on [5,9] + trapezoid [9,10] + 0.75 on [10,150]
+    expected = (0.25 * 4 + 0.375 + 0.5 * 4 + 0.625 + 0.75 * 140) / 150
+    assert auc(curve) == pytest.approx(expected)
+    assert auc(acc_curve(true, true)) == pytest.approx(1.0)
+
+
+def test_psnr_and_ssim():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = a[0, 0, 0] ^ 0xFF
+    mse = (int(a[0, 0, 0]) - int(b[0, 0, 0])) ** 2 / a.size
+    assert psnr(b, a) == pytest.approx(10 * np.log10(255**2 / mse))
+    assert psnr(a, a) == float("inf")
+    assert ssim(a, a) == pytest.approx(1.0)
+    assert ssim(b, a) < 1.0
+    assert -1 <= ssim(np.zeros_like(a), a) < 0.1
+
+
+def test_colorfulness_by_hand():
+    gray = np.full((4, 4, 3), 100, np.uint8)
+    assert colorfulness(gray) == 0.0
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 0] = 200
+    # rg = 200, yb = 100, no spread: M = 0.3 * sqrt(200^2 + 100^2)
+    assert colorfulness(red) == pytest.approx(0.3 * np.sqrt(200**2 + 100**2))
+
+
+def test_confusion_matrix():
+    cm = confusion_matrix([0, 1, 1, 3], [0, 1, 2, 2], 4)
+    assert cm.shape == (4, 4) and cm.sum() == 4
+    assert cm[0, 0] == 1 and cm[1, 1] == 1 and cm[2, 1] == 1 and cm[2, 3] == 1
