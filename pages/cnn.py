@@ -1,0 +1,6 @@
+"""placeholder"""
+
+import streamlit as st
+
+st.title("cnn")
+st.info("Coming soon.")

@@ -1,0 +1,6 @@
+"""placeholder"""
+
+import streamlit as st
+
+st.title("compare")
+st.info("Coming soon.")

@@ -1,0 +1,35 @@
+"""AppTest smoke tests of the dashboard entry point and its home page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from dashboard_helpers import APP, ROOT, TIMEOUT
+from streamlit.testing.v1 import AppTest
+
+
+def test_home_loads_with_gallery_device_and_versions():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Colorization Lab")
+    assert len(at.image) == 6  # one thumbnail per built-in sample
+    assert any(m.label == "Device" and m.value in ("CPU", "GPU") for m in at.metric)
+    libs = at.table[0].value
+    assert {"numpy", "streamlit", "tensorflow"} <= set(libs["library"])
+
+
+def test_home_and_ann_pages_do_not_import_tensorflow():
+    """First paint stays fast: TensorFlow loads only when a CNN is used (checked in a fresh interpreter)."""
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()\n"
+        "assert not at.exception\n"
+        "at.switch_page('pages/ann.py').run()\n"
+        "assert not at.exception\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False False"
