@@ -110,7 +110,7 @@ _ARCH_DEFAULTS = {
     # field: (report, ours)
     "lr": (1e-4, 2e-3),
     "batch_size": (3, 16),
-    "steps": (8000, 1500),
+    "steps": (8000, 600),
     "loss": ("mse", "huber"),
     "schedule": ("constant", "cosine"),
 }
@@ -142,7 +142,7 @@ class CNNConfig:
     optimizer: str = "adam"  # "adam" or "sgd" (plain gradient descent, as the report words it)
     lr: float | None = None  # learning rate; default 1e-4 (report) or 2e-3 (ours)
     batch_size: int | None = None  # photos (report) or crops (ours) per step; default 3 or 16
-    steps: int | None = None  # training iterations; default 8000 (report) or 1500 (ours); ignored when epochs is set
+    steps: int | None = None  # training iterations; default 8000 (report) or 600 (ours); ignored when epochs is set
     epochs: int | None = None  # if set, steps = epochs * ceil(train photos / batch_size)
     seed: int = 0  # seeds weights, batches and augmentation (runs are reproducible on the CPU)
     size: int = REPORT_SIZE  # training size: the report's input side (64) / our square crop side
@@ -916,7 +916,15 @@ def cache_dir() -> Path:
 
 def cache_key(config: CNNConfig, fingerprint: str) -> str:
     """Hex key (20 chars) of a config and a data fingerprint."""
-    blob = json.dumps({"format": CARD_FORMAT, "config": config.to_dict(), "data": fingerprint}, sort_keys=True)
+    init = None
+    if config.init:  # fine-tuning: the starting model's bytes are part of the key
+        try:
+            init = hashlib.sha256(model_path(config.init).read_bytes()).hexdigest()
+        except (FileNotFoundError, ValueError):
+            init = "missing"
+    blob = json.dumps(
+        {"format": CARD_FORMAT, "config": config.to_dict(), "data": fingerprint, "init": init}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 

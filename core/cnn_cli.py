@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--arch", choices=("report", "ours"), default="ours")
     t.add_argument("--lr", type=float, help="learning rate (default 1e-4 report, 2e-3 ours)")
     n = t.add_mutually_exclusive_group()
-    n.add_argument("--steps", type=int, help="training iterations (default 8000 report, 1500 ours)")
+    n.add_argument("--steps", type=int, help="training iterations (default 8000 report, 600 ours)")
     n.add_argument("--epochs", type=int, help="passes over the training photos instead of --steps")
     t.add_argument("--batch-size", type=int, help="default 3 report, 16 ours")
     t.add_argument("--seed", type=int, default=0, help="seed of the split and of training (default 0)")

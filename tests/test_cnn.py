@@ -1,0 +1,364 @@
+"""The Keras colorizers: architectures, training, cache, full-resolution colorize, eval, CLI.
+
+Everything trains a few steps on tiny synthetic photos, so the file runs in well under
+two minutes on two CPU cores. Tests that need the shared photos use ``COLORLAB_DATA``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from core import cnn, datasets  # noqa: E402
+from core.color import lab2uint8, merge_l_ab, rgb2lab  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = dict(size=16, scales=(16, 24), width=4, batch_size=8, eval_every=1000)
+
+
+def _scene(seed: int, h: int = 24, w: int = 32) -> np.ndarray:
+    """A learnable toy photo: blue bright sky over a dark green-brown ground, with noise."""
+    rng = np.random.default_rng(seed)
+    img = np.empty((h, w, 3), np.float64)
+    horizon = rng.integers(h // 3, 2 * h // 3)
+    img[:horizon] = (90, 150, 230)
+    img[horizon:] = (70, 110, 40)
+    img += rng.normal(0, 8, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return datasets.from_images([_scene(i) for i in range(8)], name="tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny):
+    return cnn.train_cnn(cnn.CNNConfig(steps=4, **TINY), tiny)
+
+
+def tiny_model_weights_other_seed():
+    import keras
+
+    keras.utils.set_random_seed(1)
+    return cnn.build_model(cnn.CNNConfig(seed=1, **TINY)).get_weights()
+
+
+# --------------------------------------------------------------------------- architectures
+
+
+def test_report_network_is_the_reports(monkeypatch):
+    d = cnn.describe("report")
+    assert d["parameters"] == 75_563_904
+    types = [lay["type"] for lay in d["layers"]]
+    assert types == [
+        "InputLayer",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "Dense",
+        "Dropout",
+        "Dense",
+        "Rescaling",
+    ]
+    assert [lay["output_shape"] for lay in d["layers"]][-1] == [None, 8192]
+    assert [lay["parameters"] for lay in d["layers"] if lay["type"] == "Dense"] == [33_556_480, 8_392_704, 33_562_624]
+
+
+def test_report_output_layout_is_all_a_then_all_b():
+    model = cnn.build_model("report")
+    dense = model.get_layer("ab")
+    kernel, bias = dense.get_weights()
+    a_val, b_val = 20.0, -30.0  # targets 148 and 98 out of 255
+
+    def logit(t):
+        p = t / 255.0
+        return np.log(p / (1 - p))
+
+    bias[:4096] = logit(a_val + 128)
+    bias[4096:] = logit(b_val + 128)
+    dense.set_weights([np.zeros_like(kernel), bias])
+    ab = cnn.predict_ab(model, np.full((2, 64, 64, 1), 50.0, np.float32))
+    assert ab.shape == (2, 64, 64, 2)
+    assert np.allclose(ab[..., 0], a_val, atol=1e-3) and np.allclose(ab[..., 1], b_val, atol=1e-3)
+    with pytest.raises(ValueError, match="64x64"):
+        cnn.predict_ab(model, np.zeros((1, 32, 32, 1)))
+
+
+def test_ours_is_small_fully_convolutional_any_size():
+    d = cnn.describe("ours")
+    assert 100_000 < d["parameters"] < 1_000_000
+    model = cnn.build_model(cnn.CNNConfig(width=4))
+    for h, w in [(16, 16), (37, 50), (9, 130)]:
+        ab = cnn.predict_ab(model, np.full((2, h, w, 1), 40.0, np.float32))
+        assert ab.shape == (2, h, w, 2) and ab.dtype == np.float32 and np.all(np.isfinite(ab))
+    assert cnn.predict_ab(model, np.zeros((20, 30))).shape == (20, 30, 2)
+
+
+def test_config_defaults_validation_and_hashing():
+    r = cnn.CNNConfig(arch="report")
+    assert (r.lr, r.batch_size, r.steps, r.loss, r.optimizer) == (1e-4, 3, 8000, "mse", "adam")
+    assert cnn.CNNConfig(arch="report", lr=1e-4) == r and hash(cnn.CNNConfig(arch="report", lr=1e-4)) == hash(r)
+    assert cnn.CNNConfig.from_dict(json.loads(json.dumps(cnn.CNNConfig().to_dict()))) == cnn.CNNConfig()
+    assert cnn.CNNConfig(epochs=3, batch_size=4).total_steps(10) == 9
+    for bad in [
+        dict(arch="vgg"),
+        dict(lr=-1.0),
+        dict(optimizer="rmsprop"),
+        dict(loss="ce"),
+        dict(size=20),
+        dict(dropout=1.0),
+    ]:
+        with pytest.raises(ValueError):
+            cnn.CNNConfig(**bad)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_a_few_steps_lower_the_loss_and_report_progress(tiny):
+    events = []
+    res = cnn.train_cnn(cnn.CNNConfig(steps=30, lr=3e-3, schedule="constant", **TINY), tiny, progress=events.append)
+    losses = [e["loss"] for e in events]
+    assert len(events) == 30 and events[-1]["step"] == 30 and events[-1]["steps"] == 30
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
+    assert events[-1]["train_acc"] is not None and events[-1]["test_acc"] is not None
+    assert events[0]["epoch"] == pytest.approx(8 / 6)  # 8 crops over 6 training photos
+    card = res.card
+    assert card["arch"] == "ours" and card["data"]["fingerprint"] == tiny.fingerprint
+    assert set(card["metrics"]) >= {"model", "gray", "mean", "lookup"} and card["training"]["steps"] == 30
+    assert card["loss"] == "huber" and card["optimizer"] == "adam" and "keras" in card["versions"]
+
+
+def test_seeded_training_is_reproducible(tiny):
+    cfg = cnn.CNNConfig(steps=3, **TINY)
+    w1 = cnn.train_cnn(cfg, tiny).model.get_weights()
+    w2 = cnn.train_cnn(cfg, tiny).model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(w1, w2))
+    assert not all(np.array_equal(a, b) for a, b in zip(w1, tiny_model_weights_other_seed()))
+
+
+def test_report_network_trains_a_step(tiny):
+    res = cnn.train_cnn(cnn.CNNConfig(arch="report", steps=2, optimizer="sgd"), tiny)
+    assert res.card["optimizer"] == "sgd" and res.card["parameters"] == 75_563_904
+
+
+def test_stop_request_ends_training_between_batches(tiny):
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) >= 3
+
+    res = cnn.train_cnn(cnn.CNNConfig(steps=50, **TINY), tiny, stop=stop)
+    assert res.stopped and res.history[-1]["step"] == 3 and "stopped at step 3" in res.message
+
+
+def test_divergence_ends_with_a_clear_message(tiny):
+    cfg = cnn.CNNConfig(steps=40, optimizer="sgd", lr=1e6, loss="mse", schedule="constant", **TINY)
+    with pytest.raises(cnn.TrainingError, match="diverged at step .*lower learning rate"):
+        cnn.train_cnn(cfg, tiny)
+
+
+def test_mirrored_strategy_with_two_logical_cpus(tmp_path):
+    script = textwrap.dedent(
+        """
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from core import cnn, datasets
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        rng = np.random.default_rng(0)
+        ds = datasets.from_images([rng.integers(0, 256, (20, 20, 3), dtype=np.uint8) for _ in range(4)])
+        res = cnn.train_cnn(cnn.CNNConfig(steps=1, size=16, scales=(16,), width=4, batch_size=4), ds, strategy=strategy)
+        print("replicas", strategy.num_replicas_in_sync, "steps", res.card["training"]["steps"])
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "replicas 2 steps 1" in proc.stdout
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def test_cache_miss_hit_and_corrupt_file(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path))
+    cfg = cnn.CNNConfig(steps=2, **TINY)
+    first = cnn.train_or_load(cfg, tiny)
+    assert not first.from_cache and first.cache_path.parent == tmp_path and first.cache_path.is_file()
+    assert first.cache_path.with_suffix(".json").is_file()
+    assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporaries
+    hit = cnn.train_or_load(cfg, tiny)
+    assert hit.from_cache and hit.card["key"] == first.card["key"] == cnn.cache_key(cfg, tiny.fingerprint)
+    assert all(np.array_equal(a, b) for a, b in zip(hit.model.get_weights(), first.model.get_weights()))
+    # another config is another key
+    assert cnn.cache_key(cnn.CNNConfig(steps=3, **TINY), tiny.fingerprint) != hit.card["key"]
+    first.cache_path.write_bytes(b"PK\x03\x04 this is not a keras file")
+    with pytest.warns(UserWarning, match="corrupt"):
+        again = cnn.train_or_load(cfg, tiny)
+    assert not again.from_cache and "corrupt" in again.message
+    assert cnn.train_or_load(cfg, tiny).from_cache  # repaired
+
+
+def test_saved_models_load_in_safe_mode(tiny_model, tmp_path):
+    path = cnn.save_model(tiny_model.model, tiny_model.card, tmp_path, "toy")
+    assert path == tmp_path / "toy.keras" and path.stat().st_size < 5_000_000
+    loaded = cnn.load_model(path, safe_mode=True)
+    x = np.full((1, 16, 24, 1), 60.0, np.float32)
+    assert np.allclose(cnn.predict_ab(loaded, x), cnn.predict_ab(tiny_model.model, x), atol=1e-5)
+    assert cnn.load_card(path)["key"] == tiny_model.card["key"]
+    with pytest.raises(FileNotFoundError, match="beach, sunset"):
+        cnn.load_model(tmp_path / "missing.keras")
+
+
+# --------------------------------------------------------------------------- colorize, eval
+
+
+def test_full_resolution_colorize_keeps_size_and_exact_l(tiny_model):
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (75, 203, 3), dtype=np.uint8)
+    lab = cnn.colorize_lab(tiny_model.model, rgb, working_size=40)
+    assert lab.shape == (75, 203, 3)
+    assert np.array_equal(lab[..., 0], rgb2lab(rgb)[..., 0])
+    out = cnn.colorize(tiny_model.model, rgb[..., 1])  # a gray (H, W) input works too
+    assert out.shape == (75, 203, 3) and out.dtype == np.uint8
+    report = cnn.build_model("report")
+    lab_r = cnn.colorize_lab(report, rgb)
+    assert lab_r.shape == (75, 203, 3) and np.array_equal(lab_r[..., 0], rgb2lab(rgb)[..., 0])
+
+
+def test_eval_matches_a_hand_computation():
+    photos = [_scene(i, 16, 16) for i in range(5)]
+    ds = datasets.from_images(photos)  # train 4 (rounded 3.5), test 1... split by the seed
+    model = cnn.build_model(cnn.CNNConfig(width=4))
+    head = model.get_layer("ab")
+    k, _ = head.get_weights()
+    const = np.array([12.0, -7.0])  # the model predicts a = 12, b = -7 everywhere
+    head.set_weights([np.zeros_like(k), (const / 128.0).astype(np.float32)])
+    ev = cnn.evaluate(model, ds, size=8)
+
+    L, ab = ds.arrays("test", 8)
+    err = np.abs(ab - const)
+    assert ev["aggregate"]["model"]["accuracy"] == pytest.approx(np.mean(err <= 10), abs=1e-6)
+    assert ev["aggregate"]["gray"]["accuracy"] == pytest.approx(np.mean(np.abs(ab) <= 10), abs=1e-6)
+    _, ab_tr = ds.gray_ab("train", 8)
+    mean_ab = ab_tr.reshape(-1, 2).astype(np.float64).mean(axis=0)
+    assert ev["aggregate"]["mean"]["accuracy"] == pytest.approx(np.mean(np.abs(ab - mean_ab) <= 10), abs=1e-6)
+    # AuC: mean over t = 0..150 of the share of pixels within Euclidean distance t (trapezoid rule)
+    d = np.sqrt(((ab - const) ** 2).sum(-1)).ravel()
+    curve = np.array([np.mean(d <= t) for t in range(151)])
+    assert ev["aggregate"]["model"]["auc"] == pytest.approx((curve[:-1] + curve[1:]).sum() / 2 / 150, abs=1e-4)
+    # PSNR of the first test photo, by hand
+    i = 0
+    pred = lab2uint8(merge_l_ab(L[i, ..., 0], np.broadcast_to(const, ab[i].shape))).astype(np.float64)
+    true = lab2uint8(merge_l_ab(L[i, ..., 0], ab[i])).astype(np.float64)
+    expect = 10 * np.log10(255.0**2 / np.mean((pred - true) ** 2))
+    assert ev["per_image"][i]["model"]["psnr"] == pytest.approx(expect, rel=1e-6)
+    assert ev["n"] == len(ds.test_idx) and ev["best_baseline"] in ("gray", "mean", "lookup")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _write_photos(folder: Path, n: int) -> None:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(_scene(i, 24, 32)).save(folder / f"s{i}.png")
+
+
+def test_cli_describe_json(capsys):
+    from core.cnn_cli import main
+
+    assert main(["describe", "--arch", "report", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["parameters"] == 75_563_904 and isinstance(d["layers"], list)
+    assert main(["describe", "--arch", "ours"]) == 0
+    assert "parameters" in capsys.readouterr().out
+
+
+def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
+    from core.cnn_cli import main
+
+    monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path / "cache"))
+    _write_photos(tmp_path / "photos", 6)
+    out = tmp_path / "models"
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(tmp_path / "photos"),
+                "--arch",
+                "ours",
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    card = json.loads(capsys.readouterr().out)
+    assert card["training"]["steps"] == 2 and (out / "photos.keras").is_file() and (out / "photos.json").is_file()
+    assert main(["eval", "--model", str(out / "photos.keras"), "--images", str(tmp_path / "photos"), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["n"] == 6 and set(ev["aggregate"]) >= {"model", "gray", "mean", "lookup"}
+    assert set(ev["aggregate"]["model"]) == {"accuracy", "auc", "psnr", "ssim", "colorfulness"}
+    png = tmp_path / "out.png"
+    assert (
+        main(["colorize", str(tmp_path / "photos" / "s0.png"), "--model", str(out / "photos.keras"), "--out", str(png)])
+        == 0
+    )
+    from PIL import Image
+
+    assert Image.open(png).size == (32, 24)
+    assert main(["colorize", str(tmp_path / "nope.png"), "--model", str(out / "photos.keras"), "--out", str(png)]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- committed models
+
+
+@pytest.mark.parametrize("name", cnn.COMMITTED_MODELS)
+def test_committed_models_are_small_and_carded(name):
+    if name not in cnn.committed_models():
+        pytest.skip(f"models/{name}.keras is not committed yet")
+    path = cnn.model_path(name)
+    assert path.stat().st_size <= 5_000_000
+    card = cnn.load_card(name)
+    assert card["arch"] == "ours" and card["data"]["fingerprint"] and card["training"]["device"]
+    assert {"model", "gray", "mean", "lookup"} <= set(card["metrics"])
+    model = cnn.load_model(name)
+    assert cnn.colorize(model, np.zeros((20, 30, 3), np.uint8)).shape == (20, 30, 3)
+
+
+@pytest.mark.skipif(not os.environ.get(datasets.DATA_ENV), reason=f"{datasets.DATA_ENV} is not set")
+def test_committed_model_cards_match_a_fresh_evaluation():
+    names = [n for n in cnn.committed_models() if n != "scenes"]
+    if not names:
+        pytest.skip("no committed per-scenario model yet")
+    name = names[0]
+    card = cnn.load_card(name)
+    ds = datasets.load_scenario(name, seed=card["config"]["seed"])
+    assert ds.fingerprint == card["data"]["fingerprint"]
+    ev = cnn.evaluate(cnn.load_model(name), ds, baselines=cnn.baselines_from_card(card))
+    assert ev["aggregate"]["model"]["accuracy"] == pytest.approx(card["metrics"]["model"]["accuracy"], abs=1e-4)
