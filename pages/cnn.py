@@ -1,6 +1,367 @@
-"""placeholder"""
+"""CNN page: colorize with a pre-trained Keras model or one trained now, and explore the result.
 
+Training knobs sit in a form applied by "Train CNN". A click elsewhere while
+the CNN trains (Stop, or any widget) ends training after the current batch and
+keeps the model trained so far in this session.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.title("cnn")
-st.info("Coming soon.")
+from core.color import gray2rgb, rgb2gray, rgb2lab
+from core.datasets import data_root, list_scenarios
+from core.images import fit_within
+from core.metrics import THRESHOLDS
+from ui import charts
+from ui.common import UPLOAD_TYPES, fmt, friendly_errors, image_input, metrics_downloads, png_download
+from ui.scoring import (
+    ab_baseline_predictions,
+    cnn_colorize,
+    committed_model_names,
+    lab_scores,
+    pretrained_model,
+    scenario_dataset,
+)
+
+K = "cnn"
+MODEL_LABELS = {
+    "beach": "beach (report's scenario)",
+    "sunset": "sunset (the report's 'sunrise')",
+    "forest": "forest (report's scenario)",
+    "scenes": "all scenes",
+}
+
+
+def _is_script_control(exc: BaseException) -> bool:
+    """Streamlit's rerun/stop signals: BaseExceptions that are not errors."""
+    return not isinstance(exc, (Exception, KeyboardInterrupt, SystemExit, GeneratorExit))
+
+
+def _card_summary(card: dict | None) -> None:
+    if not card:
+        st.caption("No model card beside this model.")
+        return
+    m = card.get("metrics") or {}
+    tr = card.get("training") or {}
+    data = card.get("data") or {}
+    parts = [
+        f"architecture **{card.get('arch')}** ({card.get('parameters', 0):,} parameters)",
+        f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)",
+        f"{tr.get('steps')} steps in {tr.get('seconds')} s on {tr.get('device')}",
+    ]
+    st.caption("; ".join(str(p) for p in parts) + ".")
+    if m.get("model"):
+        rows = []
+        for name in ("model", "gray", "mean", "lookup"):
+            if name in m:
+                rows.append(
+                    {
+                        "predictor": "CNN" if name == "model" else f"baseline: {name}",
+                        "accuracy (a/b within 10)": fmt(m[name]["accuracy"]),
+                        "AuC": fmt(m[name]["auc"]),
+                        "PSNR (dB)": fmt(m[name]["psnr"], 2),
+                        "SSIM": fmt(m[name]["ssim"]),
+                    }
+                )
+        st.markdown(
+            f"**Model card: scores on its test split** ({m.get('n')} photos at {m.get('size')}×{m.get('size')})"
+        )
+        st.table(pd.DataFrame(rows).set_index("predictor"))
+
+
+def _train_now(config, dataset, area) -> None:
+    """Train (or load from the on-disk cache) with live curves; an interruption keeps the model so far."""
+    from core import cnn
+
+    interrupt: dict = {"exc": None}
+    history: list[dict] = []
+    with area.container():
+        st.subheader("Training the CNN")
+        st.button("Stop", key=f"{K}_stop")
+        progress = st.progress(0.0, text="starting (TensorFlow loads the first time)…")
+        chart_slot = st.empty()
+
+    def on_progress(ev: dict) -> None:
+        if interrupt["exc"] is not None:
+            return
+        history.append(ev)
+        try:
+            acc = f" · test accuracy {ev['test_acc']:.3f}" if ev.get("test_acc") is not None else ""
+            progress.progress(
+                min(1.0, ev["step"] / ev["steps"]),
+                text=f"step {ev['step']}/{ev['steps']} · epoch {ev['epoch']:.1f} · loss {ev['loss']:.2f}{acc}",
+            )
+            if ev.get("train_acc") is not None:
+                chart_slot.plotly_chart(
+                    charts.accuracy_curves(history, keys=("train_acc", "test_acc")), key=f"{K}_live_{ev['step']}"
+                )
+        except BaseException as exc:
+            if not _is_script_control(exc):
+                raise
+            interrupt["exc"] = exc  # a click: stop after this batch, keep the model, then honour the click
+
+    t0 = time.perf_counter()
+    result = cnn.train_or_load(config, dataset, progress=on_progress, stop=lambda: interrupt["exc"] is not None)
+    st.session_state[f"{K}_trained"] = {
+        "model": result.model,
+        "card": result.card,
+        "history": result.history or history,
+        "dataset": dataset,
+        "message": result.message,
+        "from_cache": result.from_cache,
+        "stopped": result.stopped,
+        "seconds": result.seconds,
+        "wall": time.perf_counter() - t0,
+        "label": f"trained now on '{dataset.name}' ({config.arch})",
+    }
+    if interrupt["exc"] is not None:
+        raise interrupt["exc"]
+    area.empty()
+
+
+# --------------------------------------------------------------------------- page
+
+st.title("CNN: colorizing in CIELAB with Keras")
+st.markdown(
+    "A convolutional network reads the lightness **L** of a photo and predicts its colour channels **a** and "
+    "**b**; the photo's own L is kept. Scored with the report's **accuracy** (share of a/b values within 10 of "
+    "the truth) and the acc(t) curve, always beside the gray, mean and lookup baselines."
+)
+
+got = image_input(K)
+photo, photo_name = got if got is not None else (None, None)
+if photo is not None:
+    st.caption(f"Colorize works at full resolution: {photo.shape[1]}×{photo.shape[0]} pixels.")
+
+st.subheader("Model")
+choice = st.radio(
+    "Which model",
+    ["pretrained", "train"],
+    format_func={"pretrained": "a pre-trained model (committed)", "train": "train one now"}.get,
+    horizontal=True,
+    key=f"{K}_choice",
+)
+
+model = card = None
+model_label = ""
+if choice == "pretrained":
+    names = committed_model_names()
+    if not names:
+        st.warning("No committed models found in models/. Train one now instead.")
+    else:
+        name = st.selectbox("Pre-trained model", names, format_func=lambda n: MODEL_LABELS.get(n, n), key=f"{K}_model")
+        with friendly_errors(f"Loading the model '{name}'"):
+            from core.cnn import load_card
+
+            card = load_card(name)
+            _card_summary(card)
+            model_label = f"pretrained '{name}'"
+            model = ("pretrained", name)  # loaded (cached) when first used
+else:
+    root = data_root(required=False)
+    scenarios = list_scenarios(root) if root else []
+    from core.cnn import ARCHS, CNNConfig
+
+    with st.form(f"{K}_train_form"):
+        st.markdown("**Train a CNN now** — knobs take effect when you press **Train CNN**.")
+        sources = (["scenario"] if scenarios else []) + ["uploads"]
+        c1, c2 = st.columns(2)
+        with c1:
+            source = st.radio(
+                "Photos",
+                sources,
+                format_func={"scenario": "a scenario from the data folder", "uploads": "photos uploaded together"}.get,
+                key=f"{K}_source",
+            )
+            scenario = st.selectbox("Scenario", scenarios + ["scenes"] if scenarios else ["—"], key=f"{K}_scenario")
+            uploads = st.file_uploader(
+                "Photos for training (7:3 train/test split)",
+                type=UPLOAD_TYPES,
+                accept_multiple_files=True,
+                key=f"{K}_set",
+            )
+        with c2:
+            arch = st.radio(
+                "Architecture",
+                ARCHS,
+                format_func={"report": "the report's network", "ours": "ours (small U-Net)"}.get,
+                index=ARCHS.index("ours"),
+                horizontal=True,
+                key=f"{K}_arch",
+            )
+            lr = st.select_slider(
+                "Learning rate (log scale)",
+                options=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2],
+                value=2e-3,
+                format_func=lambda v: f"{v:g}",
+                key=f"{K}_lr",
+            )
+            steps = st.number_input("Steps", min_value=1, max_value=20000, value=200, step=50, key=f"{K}_steps")
+            batch = st.number_input("Batch size", min_value=1, max_value=64, value=16, key=f"{K}_batch")
+            seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key=f"{K}_seed")
+        train_clicked = st.form_submit_button("Train CNN", type="primary")
+    if not scenarios:
+        st.caption("No data folder configured (set COLORLAB_DATA) — train on photos uploaded together.")
+    live_area = st.empty()
+    if train_clicked:
+        with friendly_errors("Training the CNN"):
+            config = CNNConfig(arch=arch, lr=float(lr), steps=int(steps), batch_size=int(batch), seed=int(seed))
+            if source == "scenario":
+                dataset = scenario_dataset(scenario, str(root.resolve()))
+            else:
+                if not uploads or len(uploads) < 2:
+                    raise ValueError("upload at least two photos (some train, some test)")
+                from core.datasets import from_images
+
+                dataset = from_images(uploads)
+            _train_now(config, dataset, live_area)
+    trained = st.session_state.get(f"{K}_trained")
+    if trained is not None:
+        note = " (served from the on-disk cache)" if trained["from_cache"] else ""
+        st.success(f"Model {trained['label']}: {trained['message']}{note}.")
+        if trained["history"]:
+            st.plotly_chart(
+                charts.accuracy_curves(trained["history"], keys=("train_acc", "test_acc")), key=f"{K}_curves"
+            )
+        _card_summary(trained["card"])
+        model, card, model_label = ("session", None), trained["card"], trained["label"]
+
+
+def _resolve(model_ref):
+    """The keras model for a reference: a cached pretrained one or this session's."""
+    kind, name = model_ref
+    if kind == "pretrained":
+        return pretrained_model(name)[0]
+    return st.session_state[f"{K}_trained"]["model"]
+
+
+# --------------------------------------------------------------------------- colorize
+
+if model is not None and photo is not None:
+    if st.button("Colorize", type="primary", key=f"{K}_colorize"):
+        with friendly_errors("Colorizing"):
+            keras_model = _resolve(model)
+            out, lab, seconds = cnn_colorize(keras_model, photo)
+            st.session_state[f"{K}_out"] = {
+                "photo": photo,
+                "photo_name": photo_name,
+                "out": out,
+                "ab": lab[..., 1:],
+                "seconds": seconds,
+                "model_label": model_label,
+                "card": card,
+            }
+
+done = st.session_state.get(f"{K}_out")
+if done is not None:
+    st.header("Colorized")
+    src, out, ab = done["photo"], done["out"], done["ab"]
+    st.success(
+        f"Colorized '{done['photo_name']}' ({src.shape[1]}×{src.shape[0]}) with the {done['model_label']} model "
+        f"in {done['seconds']:.2f} s."
+    )
+    view = st.segmented_control(
+        "Before / after",
+        ["before (gray input)", "after (colorized)", "original"],
+        default="after (colorized)",
+        key=f"{K}_view",
+    )
+    shown = {"before (gray input)": gray2rgb(rgb2gray(src)), "original": src}.get(view or "", out)
+    st.image(fit_within(shown, 1200), caption=view or "after (colorized)", width="stretch")
+
+    with friendly_errors("Scoring"):
+        scores = {"CNN": lab_scores(ab, src, out)}
+        for name, ab_b in ab_baseline_predictions(done["card"], src, train_rgb=src).items():
+            scores[f"baseline: {name}"] = lab_scores(ab_b, src)
+        baseline_note = (
+            "baselines from the model card (fitted on the model's training photos)"
+            if done["card"] and done["card"].get("baselines_ab")
+            else "baselines fitted on this photo itself (an optimistic reference)"
+        )
+        st.subheader("Scores on this photo")
+        rows = [
+            {
+                "predictor": k,
+                "accuracy (a/b within 10)": fmt(s["accuracy"]),
+                "AuC": fmt(s["auc"]),
+                "PSNR (dB)": fmt(s["psnr"], 2),
+                "SSIM": fmt(s["ssim"]),
+                "colorfulness": fmt(s["colorfulness"], 1),
+            }
+            for k, s in scores.items()
+        ]
+        st.table(pd.DataFrame(rows).set_index("predictor"))
+        st.caption(f"Against the photo's own colours; {baseline_note}.")
+
+        st.subheader("Accuracy versus threshold")
+        t = st.slider("Threshold t (ab distance)", 0, 150, 10, key=f"{K}_threshold")
+        cols = st.columns(len(scores))
+        for col, (k, s) in zip(cols, scores.items(), strict=True):
+            col.metric(f"{k}: acc({t})", f"{s['curve'][t]:.3f}", help=f"AuC {s['auc']:.3f}")
+        st.plotly_chart(
+            charts.threshold_curve(THRESHOLDS, {f"{k} (AuC {s['auc']:.3f})": s["curve"] for k, s in scores.items()}, t),
+            key=f"{K}_thr",
+        )
+
+        st.subheader("LAB explorer")
+        lab_true = rgb2lab(src)
+        small = max(src.shape[:2]) > 600
+        lab_view = lab_true if not small else rgb2lab(fit_within(src, 600))
+        c1, c2, c3 = st.columns(3)
+        c1.image(np.clip(lab_view[..., 0] / 100.0, 0, 1), caption="L (lightness, 0–100)", width="stretch")
+        c2.image(np.clip((lab_view[..., 1] + 128) / 255.0, 0, 1), caption="a (green − / red +), true", width="stretch")
+        c3.image(
+            np.clip((lab_view[..., 2] + 128) / 255.0, 0, 1), caption="b (blue − / yellow +), true", width="stretch"
+        )
+        st.plotly_chart(charts.ab_scatter(ab, lab_true[..., 1:]), key=f"{K}_scatter")
+
+    st.subheader("Downloads")
+    d1, d2 = st.columns([1, 2])
+    with d1:
+        png_download("Colorized picture (PNG)", out, f"cnn_{done['photo_name']}.png", key=f"{K}_png")
+    with d2:
+        metrics = {
+            "photo": done["photo_name"],
+            "model": done["model_label"],
+            "colorize_seconds": done["seconds"],
+            "scores": {k: {m: v for m, v in s.items() if m != "curve"} for k, s in scores.items()},
+        }
+        metrics_downloads(metrics, f"cnn_{done['photo_name']}_metrics", key=f"{K}_metrics")
+
+# --------------------------------------------------------------------------- test split gallery
+
+if model is not None:
+    st.header("The test split")
+    trained = st.session_state.get(f"{K}_trained")
+    dataset = None
+    if model[0] == "session" and trained is not None:
+        dataset = trained["dataset"]
+    elif card and (card.get("data") or {}).get("name"):
+        root = data_root(required=False)
+        data_name = card["data"]["name"]
+        if root is not None and (data_name in list_scenarios(root) or data_name == "scenes"):
+            dataset = scenario_dataset(data_name, str(root.resolve()))
+    if dataset is None:
+        st.caption("The test photos of this model are not available here (set COLORLAB_DATA to the data folder).")
+    elif st.button("Show the test split", key=f"{K}_gallery_btn"):
+        with friendly_errors("Scoring the test split"):
+            from core.cnn import evaluate
+
+            keras_model = _resolve(model)
+            ev = evaluate(keras_model, dataset, split="test")
+            st.caption(
+                f"{ev['n']} test photos at {ev['size']}×{ev['size']}: CNN accuracy {ev['aggregate']['model']['accuracy']:.3f}, "
+                f"best baseline ({ev['best_baseline']}) {ev['aggregate'][ev['best_baseline']]['accuracy']:.3f}."
+            )
+            for photo_i, row in zip(dataset.part("test"), ev["per_image"], strict=True):
+                small_photo = fit_within(photo_i, 256)
+                pred, _, _ = cnn_colorize(keras_model, small_photo)
+                c1, c2, c3 = st.columns(3)
+                c1.image(gray2rgb(rgb2gray(small_photo)), caption=f"{row['name']}: gray", width="stretch")
+                c2.image(small_photo, caption="truth", width="stretch")
+                c3.image(pred, caption=f"prediction · accuracy {row['model']['accuracy']:.3f}", width="stretch")

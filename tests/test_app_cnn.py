@@ -1,0 +1,93 @@
+"""AppTest tests of the CNN page: loads, bad upload, colorize with a committed model, train now."""
+
+from __future__ import annotations
+
+import pytest
+from dashboard_helpers import APP, TIMEOUT, bad_files, photo, png_bytes
+from streamlit.testing.v1 import AppTest
+
+
+@pytest.fixture(scope="module")
+def model_name(tmp_path_factory):
+    """A committed model's name; when models/ has none yet, a tiny untrained one stands in."""
+    from core import cnn
+
+    names = cnn.committed_models()
+    if names:
+        yield names[0]
+        return
+    folder = tmp_path_factory.mktemp("models")
+    config = cnn.CNNConfig(arch="ours", width=4)
+    cnn.save_model(cnn.build_model(config), {"name": "beach", "config": config.to_dict()}, folder, "beach")
+    old = cnn.MODELS_DIR
+    cnn.MODELS_DIR = folder
+    yield "beach"
+    cnn.MODELS_DIR = old
+
+
+def cnn_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/cnn.py").run()
+    assert not at.exception
+    return at
+
+
+def test_cnn_page_loads():
+    at = cnn_page()
+    assert not at.error
+    assert at.radio(key="cnn_choice").value == "pretrained"
+
+
+def test_bad_upload_shows_error_not_exception():
+    at = cnn_page()
+    at.file_uploader(key="cnn_upload").set_value(bad_files()["truncated"])
+    at.run()
+    assert not at.exception
+    assert at.error and "cannot be used" in at.error[0].value
+
+
+def test_colorize_sample_with_committed_model_shows_image(model_name):
+    at = cnn_page()
+    at.selectbox(key="cnn_model").set_value(model_name).run()
+    assert not at.exception
+    at.button(key="cnn_colorize").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    done = at.session_state["cnn_out"]
+    assert done["out"].shape == done["photo"].shape == (400, 600, 3)  # coffee, full resolution
+    assert any("after (colorized)" in c for img in at.image for c in img.captions)
+    assert "CNN" in list(at.table[-1].value.index)
+
+
+def test_colorize_upload_at_full_resolution(model_name):
+    at = cnn_page()
+    at.file_uploader(key="cnn_upload").set_value(("wide.png", png_bytes(photo(90, 300)), "image/png"))
+    at.run()
+    at.selectbox(key="cnn_model").set_value(model_name).run()
+    at.button(key="cnn_colorize").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cnn_out"]["out"].shape == (90, 300, 3)
+    # The threshold moves without recolorizing.
+    at.slider(key="cnn_threshold").set_value(40).run()
+    assert not at.exception
+    assert any(m.label.endswith("acc(40)") for m in at.metric)
+
+
+def test_train_now_on_uploaded_photos_then_colorize(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLORLAB_CACHE", str(tmp_path / "cache"))
+    at = cnn_page()
+    at.radio(key="cnn_choice").set_value("train").run()
+    assert not at.exception
+    files = [(f"p{i}.png", png_bytes(photo(64, 64, seed=i)), "image/png") for i in range(4)]
+    at.file_uploader(key="cnn_set").set_value(files)
+    at.radio(key="cnn_source").set_value("uploads")
+    at.number_input(key="cnn_steps").set_value(4)
+    at.number_input(key="cnn_batch").set_value(2)
+    next(b for b in at.button if b.label == "Train CNN").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    trained = at.session_state["cnn_trained"]
+    assert trained["card"]["training"]["steps"] == 4
+    at.button(key="cnn_colorize").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cnn_out"]["model_label"].startswith("trained now")
