@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from dashboard_helpers import APP, TIMEOUT, bad_files, photo, png_bytes
 from streamlit.testing.v1 import AppTest
-
-
-@pytest.fixture(scope="module")
-def model_name(tmp_path_factory):
-    """A committed model's name; when models/ has none yet, a tiny untrained one stands in."""
-    from core import cnn
-
-    names = cnn.committed_models()
-    if names:
-        yield names[0]
-        return
-    folder = tmp_path_factory.mktemp("models")
-    config = cnn.CNNConfig(arch="ours", width=4)
-    cnn.save_model(cnn.build_model(config), {"name": "beach", "config": config.to_dict()}, folder, "beach")
-    old = cnn.MODELS_DIR
-    cnn.MODELS_DIR = folder
-    yield "beach"
-    cnn.MODELS_DIR = old
+from tests_cnn_model import model_name  # noqa: F401  (fixture)
 
 
 def cnn_page() -> AppTest:
@@ -46,7 +28,7 @@ def test_bad_upload_shows_error_not_exception():
     assert at.error and "cannot be used" in at.error[0].value
 
 
-def test_colorize_sample_with_committed_model_shows_image(model_name):
+def test_colorize_sample_with_committed_model_shows_image(model_name):  # noqa: F811
     at = cnn_page()
     at.selectbox(key="cnn_model").set_value(model_name).run()
     assert not at.exception
@@ -59,7 +41,7 @@ def test_colorize_sample_with_committed_model_shows_image(model_name):
     assert "CNN" in list(at.table[-1].value.index)
 
 
-def test_colorize_upload_at_full_resolution(model_name):
+def test_colorize_upload_at_full_resolution(model_name):  # noqa: F811
     at = cnn_page()
     at.file_uploader(key="cnn_upload").set_value(("wide.png", png_bytes(photo(90, 300)), "image/png"))
     at.run()

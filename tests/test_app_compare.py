@@ -1,0 +1,54 @@
+"""AppTest tests of the comparison page."""
+
+from __future__ import annotations
+
+from dashboard_helpers import APP, TIMEOUT, bad_files, photo, png_bytes
+from streamlit.testing.v1 import AppTest
+from tests_cnn_model import model_name  # noqa: F401  (fixture)
+
+
+def compare_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    return at
+
+
+def test_compare_page_loads_and_bad_upload_shows_error():
+    at = compare_page()
+    assert not at.error
+    at.file_uploader(key="cmp_upload").set_value(bad_files()["not an image"])
+    at.run()
+    assert not at.exception
+    assert at.error and "cannot be used" in at.error[0].value
+
+
+def test_compare_uploaded_photo_gives_one_table_with_baselines(model_name):  # noqa: F811
+    at = compare_page()
+    at.file_uploader(key="cmp_upload").set_value(("mine.png", png_bytes(photo(64, 96)), "image/png"))
+    at.run()
+    at.number_input(key="cmp_epochs").set_value(2)
+    at.selectbox(key="cmp_cnn").set_value(model_name)
+    next(b for b in at.button if b.label == "Compare").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = at.table[0].value
+    assert list(table.index) == [
+        "ANN (numpy)",
+        f"CNN (pre-trained '{model_name}')",
+        "baseline: gray",
+        "baseline: mean",
+        "baseline: lookup",
+    ]
+    for col in (
+        "Seed difference (4-level RGB)",
+        "accuracy (a/b within 10)",
+        "AuC",
+        "PSNR (dB)",
+        "SSIM",
+        "colorfulness",
+    ):
+        assert col in table.columns
+    report_tables = [t.value for t in at.table[1:]]
+    assert any("report's ANN Seed difference" in t.columns for t in report_tables)
+    assert len(at.get("download_button")) == 2
