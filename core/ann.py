@@ -358,8 +358,11 @@ class Network:
         return self.loss_fn.probabilities(self.logits(x))
 
     def predict_levels(self, x):
-        """x : (B, n_in). Returns (3, B) uint8 level indices (argmax)."""
-        return self.predict_proba(x).argmax(axis=-1).astype(np.uint8)
+        """x : (B, n_in). Returns (3, B) uint8 level indices (argmax).
+
+        The most probable level is the largest logit, so no softmax is needed.
+        """
+        return self.loss_fn._heads(self.logits(x)).argmax(axis=-1).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------
