@@ -29,6 +29,7 @@ from ui.scoring import (
 )
 
 K = "cnn"
+SCORE_SIDE = 384  # photo scores are computed on a copy at most this many pixels a side
 MODEL_LABELS = {
     "beach": "beach (report's scenario)",
     "sunset": "sunset (the report's 'sunrise')",
@@ -247,23 +248,25 @@ if model is not None and photo is not None:
         with friendly_errors("Colorizing"):
             keras_model = _resolve(model)
             out, lab, seconds = cnn_colorize(keras_model, photo)
+            st.session_state[f"{K}_count"] = st.session_state.get(f"{K}_count", 0) + 1
             st.session_state[f"{K}_out"] = {
+                "number": st.session_state[f"{K}_count"],
                 "photo": photo,
                 "photo_name": photo_name,
                 "out": out,
-                "ab": lab[..., 1:],
                 "seconds": seconds,
                 "model_label": model_label,
                 "card": card,
+                "scores": None,  # filled below, after the picture is on screen
             }
 
 done = st.session_state.get(f"{K}_out")
 if done is not None:
     st.header("Colorized")
-    src, out, ab = done["photo"], done["out"], done["ab"]
+    src, out = done["photo"], done["out"]
     st.success(
         f"Colorized '{done['photo_name']}' ({src.shape[1]}×{src.shape[0]}) with the {done['model_label']} model "
-        f"in {done['seconds']:.2f} s."
+        f"in {done['seconds']:.2f} s (colorization #{done['number']} in this session)."
     )
     view = st.segmented_control(
         "Before / after",
@@ -274,10 +277,16 @@ if done is not None:
     shown = {"before (gray input)": gray2rgb(rgb2gray(src)), "original": src}.get(view or "", out)
     st.image(fit_within(shown, 1200), caption=view or "after (colorized)", width="stretch")
 
+    if done["scores"] is None:
+        with friendly_errors("Scoring"), st.spinner("Scoring…"):
+            # Scores on a copy at most SCORE_SIDE pixels a side (full-resolution SSIM takes seconds).
+            small_true, small_out = fit_within(src, SCORE_SIDE), fit_within(out, SCORE_SIDE)
+            scores = {"CNN": lab_scores(rgb2lab(small_out)[..., 1:], small_true, small_out)}
+            for name, ab_b in ab_baseline_predictions(done["card"], small_true, train_rgb=small_true).items():
+                scores[f"baseline: {name}"] = lab_scores(ab_b, small_true)
+            done.update(scores=scores, small_true=small_true, small_out=small_out)
+    scores = done["scores"] or {}
     with friendly_errors("Scoring"):
-        scores = {"CNN": lab_scores(ab, src, out)}
-        for name, ab_b in ab_baseline_predictions(done["card"], src, train_rgb=src).items():
-            scores[f"baseline: {name}"] = lab_scores(ab_b, src)
         baseline_note = (
             "baselines from the model card (fitted on the model's training photos)"
             if done["card"] and done["card"].get("baselines_ab")
@@ -296,7 +305,8 @@ if done is not None:
             for k, s in scores.items()
         ]
         st.table(pd.DataFrame(rows).set_index("predictor"))
-        st.caption(f"Against the photo's own colours; {baseline_note}.")
+        side = max(done["small_true"].shape[:2])
+        st.caption(f"Against the photo's own colours, computed at {side} pixels on the longer side; {baseline_note}.")
 
         st.subheader("Accuracy versus threshold")
         t = st.slider("Threshold t (ab distance)", 0, 150, 10, key=f"{K}_threshold")
@@ -309,16 +319,14 @@ if done is not None:
         )
 
         st.subheader("LAB explorer")
-        lab_true = rgb2lab(src)
-        small = max(src.shape[:2]) > 600
-        lab_view = lab_true if not small else rgb2lab(fit_within(src, 600))
+        lab_view = rgb2lab(done["small_true"])
         c1, c2, c3 = st.columns(3)
         c1.image(np.clip(lab_view[..., 0] / 100.0, 0, 1), caption="L (lightness, 0–100)", width="stretch")
         c2.image(np.clip((lab_view[..., 1] + 128) / 255.0, 0, 1), caption="a (green − / red +), true", width="stretch")
         c3.image(
             np.clip((lab_view[..., 2] + 128) / 255.0, 0, 1), caption="b (blue − / yellow +), true", width="stretch"
         )
-        st.plotly_chart(charts.ab_scatter(ab, lab_true[..., 1:]), key=f"{K}_scatter")
+        st.plotly_chart(charts.ab_scatter(rgb2lab(done["small_out"])[..., 1:], lab_view[..., 1:]), key=f"{K}_scatter")
 
     st.subheader("Downloads")
     d1, d2 = st.columns([1, 2])
