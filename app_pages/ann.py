@@ -67,17 +67,17 @@ def _finish_interrupted() -> None:
         result = trainer.result()
         if not result.diverged:
             result = dataclasses.replace(result, stopped=True)
-        st.session_state[f"{K}_result"] = {"result": result, "image": live["image"]}
+        st.session_state[f"{K}_result"] = {"result": result, "image": live["image"], "photo": live.get("photo")}
         st.session_state[f"{K}_notice"] = (
             f"Training stopped after epoch {trainer.epochs_run} of {trainer.config.epochs}; "
             "the model as it stood is shown below."
         )
 
 
-def _train_live(config, split, photo_name: str, area) -> None:
+def _train_live(config, split, photo_name: str, area, photo=None) -> None:
     """Train with live progress; the trainer sits in session state so an interruption keeps it."""
     trainer = ANNTrainer(config, split)
-    st.session_state[f"{K}_live"] = {"trainer": trainer, "image": photo_name}
+    st.session_state[f"{K}_live"] = {"trainer": trainer, "image": photo_name, "photo": photo}
     with area.container():
         st.subheader("Training")
         stop_slot = st.empty()
@@ -118,7 +118,12 @@ def _train_live(config, split, photo_name: str, area) -> None:
         elif ev.kind == "diverged":
             warn_slot.warning(ev.message, icon=":material/warning:")
     result = trainer.result()
-    st.session_state[f"{K}_result"] = {"result": result, "image": photo_name, "wall_seconds": time.perf_counter() - t0}
+    st.session_state[f"{K}_result"] = {
+        "result": result,
+        "image": photo_name,
+        "photo": photo,
+        "wall_seconds": time.perf_counter() - t0,
+    }
     if not trainer.diverged:
         area.empty()
 
@@ -239,7 +244,7 @@ if train_clicked:
                 split = make_split(work, split_how)
     if config is not None and split is not None:
         with friendly_errors("Training"):
-            _train_live(config, split, photo_name, live_area)
+            _train_live(config, split, photo_name, live_area, photo=photo)
         st.session_state[f"{K}_live"] = None  # not reached when a click interrupts the run
 
 
@@ -317,6 +322,19 @@ with tab_conf:
     st.plotly_chart(charts.confusion(res.confusion), key=f"{K}_conf")
 with tab_w:
     st.plotly_chart(charts.first_layer(res.first_layer_weights, cfg.window), key=f"{K}_weights")
+
+full = stored.get("photo")
+if full is not None and full.shape != whole.shape and split.how != "cross-image":
+    st.subheader("Full resolution")
+    label = f"Colorize the full photo ({full.shape[1]}×{full.shape[0]}) with this model"
+    if st.button(label, key=f"{K}_full_btn"):
+        with friendly_errors("Colorizing at full resolution"):
+            stored["full_out"] = res.model.colorize(full)
+    if stored.get("full_out") is not None:
+        st.image(stored["full_out"], caption="the whole photo colorized from its gray values", width="stretch")
+        png_download(
+            "Full-resolution picture (PNG)", stored["full_out"], f"ann_{stored['image']}_full.png", key=f"{K}_full_png"
+        )
 
 st.subheader("Downloads")
 d1, d2 = st.columns([1, 2])

@@ -130,3 +130,33 @@ def test_cross_image_split_trains_on_another_photo():
     res = at.session_state["ann_result"]["result"]
     assert res.split.how == "cross-image"
     model_rows(at)
+
+
+def test_an_interrupted_run_keeps_the_model_so_far():
+    """A click during training (Stop, or any widget) reruns the page; the run's model is kept, not thrown away."""
+    from core.ann import ANNTrainer, preset
+    from core.images import load_sample, resize
+    from core.splits import make_split
+
+    at = ann_page()
+    photo_arr = resize(load_sample("coffee"), (48, 72))
+    trainer = ANNTrainer(preset("default", epochs=50), make_split(photo_arr, "left-right"))
+    events = trainer.train()
+    next(events)  # one epoch done, then the script run "was interrupted"
+    at.session_state["ann_live"] = {"trainer": trainer, "image": "coffee", "photo": photo_arr}
+    at.run()
+    assert not at.exception
+    assert any("stopped after epoch 1 of 50" in i.value for i in at.info)
+    res = at.session_state["ann_result"]["result"]
+    assert res.epochs_run == 1 and res.stopped
+    model_rows(at)
+    assert at.session_state["ann_live"] is None
+
+
+def test_full_resolution_colorize_after_training_on_a_scaled_copy():
+    at = train(ann_page(), epochs=1, side=96)
+    button = at.button(key="ann_full_btn")
+    assert "600×400" in button.label
+    button.click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["ann_result"]["full_out"].shape == (400, 600, 3)

@@ -179,6 +179,41 @@ def test_ann_page_trains_on_sample_and_on_upload(server, app_page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def _epoch_at_least(page, n: int, of: int) -> None:
+    page.wait_for_function(
+        f"() => {{ const m = document.body.innerText.match(/epoch (\\d+)\\/{of} /); return m && +m[1] >= {n}; }}"
+    )
+
+
+def _epoch_now(page, of: int) -> int:
+    return page.evaluate(
+        f"() => {{ const m = document.body.innerText.match(/epoch (\\d+)\\/{of} /); return m ? +m[1] : -1; }}"
+    )
+
+
+def test_ann_knob_change_during_training_keeps_the_run_and_stop_keeps_the_result(server, app_page):
+    page = app_page
+    page.goto(f"{server}/ann")
+    page.get_by_role("button", name="Train", exact=True).wait_for()
+    _idle(page)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("400")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Train", exact=True).click()
+    _epoch_at_least(page, 2, 400)
+    # Move a knob mid-run: the form holds it until "Train", so the run goes on.
+    seed = page.get_by_label("Seed")
+    seed.fill("7")
+    seed.press("Tab")
+    now = _epoch_now(page, 400)
+    _epoch_at_least(page, now + 2, 400)
+    page.locator(".st-key-ann_stop button").click()  # our Stop (the header has Streamlit's own)
+    page.get_by_text("Training stopped after epoch").wait_for()
+    page.get_by_text("Stopped early:").wait_for()
+    assert page.get_by_text("Seed difference").first.is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_cnn_page_colorizes_a_1024_upload_with_a_pretrained_model(server, app_page, tmp_path):
     page = app_page
     from core.cnn import committed_models
