@@ -22,7 +22,7 @@ from ui.common import fmt, friendly_errors, image_input, metrics_downloads, png_
 
 K = "ann"  # session-state and widget key prefix of this page
 KNOBS = ("lr", "epochs", "window", "levels", "hidden", "optimizer", "batch_size", "seed", "activation", "structure")
-MIN_REDRAW_S = 0.25  # redraw the live curves every epoch, but at most 4 times a second
+MIN_REDRAW_S = 0.5  # redraw the live curves after each epoch, but at most twice a second (browser CPU)
 LR_STEPS = sorted({m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)} | {10.0} | {c.lr for c in PRESETS.values()})
 SPLIT_LABELS = {
     "left-right": "train left, test right (the report's)",
