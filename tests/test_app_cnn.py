@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from dashboard_helpers import APP, TIMEOUT, bad_files, photo, png_bytes
 from streamlit.testing.v1 import AppTest
 from tests_cnn_model import model_name  # noqa: F401  (fixture)
@@ -73,3 +74,18 @@ def test_train_now_on_uploaded_photos_then_colorize(tmp_path, monkeypatch):
     at.button(key="cnn_colorize").click().run()
     assert not at.exception and not at.error
     assert at.session_state["cnn_out"]["model_label"].startswith("trained now")
+
+
+def test_test_split_gallery_of_a_committed_model(data_dir, monkeypatch):
+    from core import cnn
+
+    if "beach" not in cnn.committed_models():
+        pytest.skip("the committed beach model is not in models/")
+    monkeypatch.setenv("COLORLAB_DATA", str(data_dir))
+    at = cnn_page()
+    at.selectbox(key="cnn_model").set_value("beach").run()
+    at.button(key="cnn_gallery_btn").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    captions = [c for img in at.image for c in img.captions]
+    n_test = cnn.load_card("beach")["data"]["test"]
+    assert sum(c.startswith("prediction · accuracy") for c in captions) == n_test
