@@ -52,3 +52,17 @@ def test_compare_uploaded_photo_gives_one_table_with_baselines(model_name):  # n
     report_tables = [t.value for t in at.table[1:]]
     assert any("report's ANN Seed difference" in t.columns for t in report_tables)
     assert len(at.get("download_button")) == 2
+
+
+def test_compare_sample_with_ann_trained_on_another_image(model_name):  # noqa: F811
+    at = compare_page()
+    at.slider(key="cmp_side").set_value(128)
+    at.number_input(key="cmp_epochs").set_value(1)
+    at.radio(key="cmp_split").set_value("cross-image")
+    at.selectbox(key="cmp_cnn").set_value(model_name)
+    next(b for b in at.button if b.label == "Compare").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["cmp_result"]["photo_name"] == "coffee"
+    assert at.session_state["cmp_result"]["how"] == "cross-image"
+    assert len(at.table[0].value) == 5
