@@ -140,7 +140,7 @@ PRESETS: dict[str, ANNConfig] = {
         optimizer="adam",
         lr=0.003,
         epochs=20,
-        batch_size=256,
+        batch_size=128,
         seed=0,
     ),
 }

@@ -202,11 +202,11 @@ def cmd_reproduce_ann(argv: list[str]) -> int:
     records = []
     for name, make in experiments:
         split = make()
-        rec = {"experiment": name, "report": REPORT_ANN[name]}
+        rec = {"experiment": name, "report_figure": REPORT_ANN[name]}
         for which in ("report", "default"):
             t0 = time.perf_counter()
             r = run_ann(preset(which), split)
-            rec[which] = {
+            rec[f"{which}_preset"] = {
                 "seed_difference": r.seed_difference,
                 "l1_difference": r.l1_difference,
                 "train_seconds": r.train_seconds,
@@ -231,9 +231,9 @@ def cmd_reproduce_ann(argv: list[str]) -> int:
     rows = [
         [
             r["experiment"],
-            r["report"],
-            both(r["report"]),
-            both(r["default"]),
+            r["report_figure"],
+            both(r["report_preset"]),
+            both(r["default_preset"]),
             *(both(r["baselines"][k]) for k in ("gray", "mean", "lookup")),
         ]
         for r in records
