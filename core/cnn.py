@@ -150,6 +150,7 @@ class CNNConfig:
     huber_delta: float = 10.0  # Huber's switch from squared to linear, in a/b units (the accuracy tolerance)
     dropout: float = 0.0  # report: rate of the dropout before the output layer (the report mostly left it off)
     width: int = 16  # ours: filters of the first level; doubled at each of the 3 downsamplings
+    context: bool = False  # ours: add a whole-image context vector (global average pool + 2 dense) at the bottleneck
     scales: tuple = (64, 96, 128)  # ours: shorter sides the photos are rescaled to before random crops
     flip: bool = True  # ours: random horizontal flips (never vertical: the sky stays on top)
     schedule: str | None = (
@@ -273,6 +274,11 @@ def _build_ours(config: CNNConfig):
     e2 = block(layers.MaxPooling2D(2, name="pool1")(e1), 2 * w, "enc2")  # (h/2, w/2)
     e3 = block(layers.MaxPooling2D(2, name="pool2")(e2), 4 * w, "enc3")  # (h/4, w/4)
     b = block(layers.MaxPooling2D(2, name="pool3")(e3), 8 * w, "bottleneck")  # (h/8, w/8)
+    if config.context:  # whole-image context (the scene's light and colour cast), added at every position
+        g = layers.GlobalAveragePooling2D(keepdims=True, name="context_pool")(b)  # (1, 1, 8w)
+        g = layers.Dense(8 * w, activation="relu", name="context_dense1")(g)
+        g = layers.Dense(8 * w, name="context_dense2")(g)
+        b = layers.Add(name="context_add")([b, g])  # broadcast over (h/8, w/8)
     d3 = block(layers.Concatenate(name="skip3")([layers.UpSampling2D(2, name="up3")(b), e3]), 4 * w, "dec3")
     d2 = block(layers.Concatenate(name="skip2")([layers.UpSampling2D(2, name="up2")(d3), e2]), 2 * w, "dec2")
     d1 = block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")

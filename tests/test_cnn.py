@@ -105,6 +105,9 @@ def test_ours_is_small_fully_convolutional_any_size():
         ab = cnn.predict_ab(model, np.full((2, h, w, 1), 40.0, np.float32))
         assert ab.shape == (2, h, w, 2) and ab.dtype == np.float32 and np.all(np.isfinite(ab))
     assert cnn.predict_ab(model, np.zeros((20, 30))).shape == (20, 30, 2)
+    with_context = cnn.build_model(cnn.CNNConfig(width=4, context=True))
+    assert cnn.count_parameters(with_context) > cnn.count_parameters(model)
+    assert cnn.predict_ab(with_context, np.zeros((1, 24, 40, 1))).shape == (1, 24, 40, 2)
 
 
 def test_config_defaults_validation_and_hashing():
