@@ -234,7 +234,14 @@ class ReLU:
         return dy * self.mask
 
 
-_CHANNELS = np.arange(3)[:, None]
+_STARTS: dict = {}
+
+
+def _row_starts(b, k):
+    """(3, b) flat offsets ``(c * b + i) * k`` of each row of a (3, b, k) array (cached)."""
+    if (b, k) not in _STARTS:
+        _STARTS[(b, k)] = np.arange(3 * b, dtype=np.intp).reshape(3, b) * k
+    return _STARTS[(b, k)]
 
 
 class SoftmaxCrossEntropy:
@@ -263,17 +270,18 @@ class SoftmaxCrossEntropy:
     def forward(self, z, t):
         """z : logits (G, B, M); t : (3, B) int levels. Returns the scalar loss."""
         self.shape = z.shape
-        self.p = self.probabilities(z)
+        self.p = np.ascontiguousarray(self.probabilities(z))  # (3, B, K)
         b = t.shape[1]
-        self.index = (_CHANNELS, np.arange(b)[None, :], t)  # picks p[c, i, t[c, i]]
-        pt = self.p[self.index]  # (3, B) probability of the true level
+        # Flat positions of p[c, i, t[c, i]]: one gather instead of a broadcast fancy index.
+        self.flat_index = (_row_starts(b, self.levels) + t).reshape(-1)  # (3 * B,)
+        pt = self.p.reshape(-1)[self.flat_index]  # probability of the true level
         return float(-np.log(np.maximum(pt, 1e-30)).sum() / b)
 
     def backward(self):
         """Gradient of the loss with respect to the logits: ``(p - onehot(t)) / B``."""
         d, self.p = self.p, None  # reuse the buffer: (3, B, K)
         b = d.shape[1]
-        d[self.index] -= 1.0
+        d.reshape(-1)[self.flat_index] -= 1.0
         d *= 1.0 / b
         g = self.shape[0]
         return d if g == 3 else d.transpose(1, 0, 2).reshape(1, b, 3 * self.levels)
