@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .color import quantize
+from .color import quantize, rgb2lab
 
 __all__ = [
     "seed_difference",
@@ -28,6 +28,8 @@ __all__ = [
     "ssim",
     "colorfulness",
     "confusion_matrix",
+    "lab_scores",
+    "colorization_scores",
 ]
 
 #: Thresholds of Zhang et al.'s acc(t): 0, 1, ..., 150 (Euclidean ab distance).
@@ -184,3 +186,50 @@ def colorfulness(rgb) -> float:
     rg = r - g
     yb = 0.5 * (r + g) - b
     return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+
+
+def lab_scores(ab_pred, ab_true, rgb_pred, rgb_true) -> dict:
+    """The CNN family of scores for one colorized photo.
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (H, W, 2) float, CIELAB a/b
+    rgb_pred, rgb_true : (H, W, 3) uint8, the same photos in RGB
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (:func:`report_accuracy`, share in [0, 1]), ``auc`` (of
+        :func:`acc_curve`, in [0, 1]), ``psnr`` (dB), ``ssim`` ([-1, 1]),
+        ``colorfulness`` (of the prediction, Hasler-Suesstrunk M^(3)) and
+        ``curve`` (acc(t) for t = 0..150).
+    """
+    curve = acc_curve(ab_pred, ab_true)
+    return {
+        "accuracy": report_accuracy(ab_pred, ab_true),
+        "auc": auc(curve),
+        "psnr": psnr(rgb_pred, rgb_true),
+        "ssim": ssim(rgb_pred, rgb_true),
+        "colorfulness": colorfulness(rgb_pred),
+        "curve": curve,
+    }
+
+
+def colorization_scores(rgb_pred, rgb_true, levels: int = 4) -> dict:
+    """Every score in common units, for any colorizer's RGB output.
+
+    What the comparison table shows: :func:`lab_scores` on the a/b of both
+    photos, plus the report's difference on K-level RGB.
+
+    Parameters
+    ----------
+    rgb_pred, rgb_true : (H, W, 3) uint8
+    levels : int, K for :func:`seed_difference`
+
+    Returns
+    -------
+    dict, the keys of :func:`lab_scores` and ``seed_difference`` (levels)
+    """
+    scores = lab_scores(rgb2lab(rgb_pred)[..., 1:], rgb2lab(rgb_true)[..., 1:], rgb_pred, rgb_true)
+    scores["seed_difference"] = seed_difference(rgb_pred, rgb_true, levels)
+    return scores

@@ -100,3 +100,21 @@ def test_confusion_matrix():
     cm = confusion_matrix([0, 1, 1, 3], [0, 1, 2, 2], 4)
     assert cm.shape == (4, 4) and cm.sum() == 4
     assert cm[0, 0] == 1 and cm[1, 1] == 1 and cm[2, 1] == 1 and cm[2, 3] == 1
+
+
+def test_lab_and_colorization_scores_by_hand():
+    from core.color import rgb2lab
+    from core.metrics import colorization_scores, lab_scores
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    s = colorization_scores(truth, truth)
+    assert s["accuracy"] == 1.0 and s["auc"] == pytest.approx(1.0) and s["seed_difference"] == 0.0
+    assert s["psnr"] == float("inf") and s["ssim"] == pytest.approx(1.0)
+    gray = np.repeat(truth.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    s = colorization_scores(gray, truth)
+    ab_true = rgb2lab(truth)[..., 1:]
+    ab_gray = rgb2lab(gray)[..., 1:]
+    assert s["accuracy"] == report_accuracy(ab_gray, ab_true)
+    assert s["colorfulness"] == pytest.approx(0.0, abs=1e-9)
+    assert lab_scores(ab_gray, ab_true, gray, truth)["auc"] == s["auc"]
