@@ -8,6 +8,7 @@ interrupt a run (Stop, a new photo) keeps the model trained so far.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 import pandas as pd
@@ -59,10 +60,14 @@ def _finish_interrupted() -> None:
         return
     st.session_state[f"{K}_live"] = None
     trainer: ANNTrainer = live["trainer"]
+    trainer.request_stop()
+    # With fast reruns the interrupted run may still be finishing its batch in its own
+    # thread; wait for it to let go of the model before scoring it.
+    if live.get("done") is not None:
+        live["done"].wait(timeout=60)
     if trainer.epochs_run == 0:
         st.session_state[f"{K}_notice"] = "The run was stopped before its first epoch finished; nothing to show."
         return
-    trainer.request_stop()
     with friendly_errors("Scoring the stopped run"):
         result = trainer.result()
         if not result.diverged:
@@ -77,7 +82,15 @@ def _finish_interrupted() -> None:
 def _train_live(config, split, photo_name: str, area, photo=None) -> None:
     """Train with live progress; the trainer sits in session state so an interruption keeps it."""
     trainer = ANNTrainer(config, split)
-    st.session_state[f"{K}_live"] = {"trainer": trainer, "image": photo_name, "photo": photo}
+    done = threading.Event()  # set when this run lets go of the trainer, however it ends
+    st.session_state[f"{K}_live"] = {"trainer": trainer, "image": photo_name, "photo": photo, "done": done}
+    try:
+        _drive(trainer, config, split, photo_name, area, photo)
+    finally:
+        done.set()
+
+
+def _drive(trainer, config, split, photo_name: str, area, photo) -> None:
     with area.container():
         st.subheader("Training")
         stop_slot = st.empty()

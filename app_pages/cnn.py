@@ -7,6 +7,7 @@ keeps the model trained so far in this session.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -76,53 +77,83 @@ def _card_summary(card: dict | None) -> None:
 
 
 def _train_now(config, dataset, area) -> None:
-    """Train (or load from the on-disk cache) with live curves; an interruption keeps the model so far."""
+    """Train (or load from the on-disk cache) with live curves; an interruption keeps the model so far.
+
+    A click while this runs starts a new script run (fast reruns) that sets ``stop``
+    and waits for ``done``; if this run's own widget call is interrupted instead, it
+    sets ``stop`` itself. Either way Keras ends after the current batch, the model
+    trained so far is put in ``live["trained"]`` and ``done`` is set; the next run
+    moves it into the session (a stopped run can no longer write session state).
+    """
     from core import cnn
 
+    live = {"stop": threading.Event(), "done": threading.Event()}
+    st.session_state[f"{K}_live"] = live
     interrupt: dict = {"exc": None}
     history: list[dict] = []
-    with area.container():
-        st.subheader("Training the CNN")
-        st.button("Stop", key=f"{K}_stop")
-        progress = st.progress(0.0, text="starting (TensorFlow loads the first time)…")
-        chart_slot = st.empty()
+    try:
+        with area.container():
+            st.subheader("Training the CNN")
+            st.button("Stop", key=f"{K}_stop")
+            progress = st.progress(0.0, text="starting (TensorFlow loads the first time)…")
+            chart_slot = st.empty()
 
-    def on_progress(ev: dict) -> None:
-        if interrupt["exc"] is not None:
-            return
-        history.append(ev)
-        try:
-            acc = f" · test accuracy {ev['test_acc']:.3f}" if ev.get("test_acc") is not None else ""
-            progress.progress(
-                min(1.0, ev["step"] / ev["steps"]),
-                text=f"step {ev['step']}/{ev['steps']} · epoch {ev['epoch']:.1f} · loss {ev['loss']:.2f}{acc}",
-            )
-            if ev.get("train_acc") is not None:
-                chart_slot.plotly_chart(
-                    charts.accuracy_curves(history, keys=("train_acc", "test_acc")), key=f"{K}_live_{ev['step']}"
+        def on_progress(ev: dict) -> None:
+            history.append(ev)
+            if interrupt["exc"] is not None or live["stop"].is_set():
+                return
+            try:
+                acc = f" · test accuracy {ev['test_acc']:.3f}" if ev.get("test_acc") is not None else ""
+                progress.progress(
+                    min(1.0, ev["step"] / ev["steps"]),
+                    text=f"step {ev['step']}/{ev['steps']} · epoch {ev['epoch']:.1f} · loss {ev['loss']:.2f}{acc}",
                 )
-        except BaseException as exc:
-            if not _is_script_control(exc):
-                raise
-            interrupt["exc"] = exc  # a click: stop after this batch, keep the model, then honour the click
+                if ev.get("train_acc") is not None:
+                    chart_slot.plotly_chart(
+                        charts.accuracy_curves(history, keys=("train_acc", "test_acc")), key=f"{K}_live_{ev['step']}"
+                    )
+            except BaseException as exc:
+                if not _is_script_control(exc):
+                    raise
+                interrupt["exc"] = exc  # stop after this batch, keep the model, then honour the click
+                live["stop"].set()
 
-    t0 = time.perf_counter()
-    result = cnn.train_or_load(config, dataset, progress=on_progress, stop=lambda: interrupt["exc"] is not None)
-    st.session_state[f"{K}_trained"] = {
-        "model": result.model,
-        "card": result.card,
-        "history": result.history or history,
-        "dataset": dataset,
-        "message": result.message,
-        "from_cache": result.from_cache,
-        "stopped": result.stopped,
-        "seconds": result.seconds,
-        "wall": time.perf_counter() - t0,
-        "label": f"trained now on '{dataset.name}' ({config.arch})",
-    }
+        t0 = time.perf_counter()
+        result = cnn.train_or_load(config, dataset, progress=on_progress, stop=live["stop"])
+        # Kept in `live`, not st.session_state: an interrupted run may no longer touch session state.
+        live["trained"] = {
+            "model": result.model,
+            "card": result.card,
+            "history": result.history or history,
+            "dataset": dataset,
+            "message": result.message,
+            "from_cache": result.from_cache,
+            "stopped": result.stopped,
+            "seconds": result.seconds,
+            "wall": time.perf_counter() - t0,
+            "label": f"trained now on '{dataset.name}' ({config.arch})",
+        }
+    finally:
+        live["done"].set()
     if interrupt["exc"] is not None:
         raise interrupt["exc"]
+    st.session_state[f"{K}_trained"] = live["trained"]
+    st.session_state[f"{K}_live"] = None
     area.empty()
+
+
+def _wait_for_interrupted_training() -> None:
+    """A click during training started this run: stop that training and wait for its model."""
+    live = st.session_state.get(f"{K}_live")
+    if live is None:
+        return
+    live["stop"].set()
+    if not live["done"].is_set():
+        with st.spinner("Stopping the training run after its current batch…"):
+            live["done"].wait(timeout=600)
+    if live.get("trained") is not None:
+        st.session_state[f"{K}_trained"] = live["trained"]
+    st.session_state[f"{K}_live"] = None
 
 
 # --------------------------------------------------------------------------- page
@@ -133,6 +164,8 @@ st.markdown(
     "**b**; the photo's own L is kept. Scored with the report's **accuracy** (share of a/b values within 10 of "
     "the truth) and the acc(t) curve, always beside the gray, mean and lookup baselines."
 )
+
+_wait_for_interrupted_training()
 
 got = image_input(K)
 photo, photo_name = got if got is not None else (None, None)

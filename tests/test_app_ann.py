@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from dashboard_helpers import APP, TIMEOUT, bad_files, odd_files, photo, png_bytes
@@ -143,7 +144,9 @@ def test_an_interrupted_run_keeps_the_model_so_far():
     trainer = ANNTrainer(preset("default", epochs=50), make_split(photo_arr, "left-right"))
     events = trainer.train()
     next(events)  # one epoch done, then the script run "was interrupted"
-    at.session_state["ann_live"] = {"trainer": trainer, "image": "coffee", "photo": photo_arr}
+    done = threading.Event()
+    done.set()  # the interrupted script run has let go of the trainer
+    at.session_state["ann_live"] = {"trainer": trainer, "image": "coffee", "photo": photo_arr, "done": done}
     at.run()
     assert not at.exception
     assert any("stopped after epoch 1 of 50" in i.value for i in at.info)

@@ -252,6 +252,34 @@ def test_cnn_page_colorizes_a_1024_upload_with_a_pretrained_model(server, app_pa
     _shot(page, "cnn.png")
 
 
+def test_cnn_train_now_on_uploads_and_stop_keeps_the_model(server, app_page, tmp_path):
+    page = app_page
+    paths = []
+    for i in range(4):
+        rng = np.random.default_rng(i)
+        y, x = np.mgrid[0:72, 0:96]
+        img = np.stack([x * 2.5, y * 3.0, 200 - x], axis=-1) + rng.normal(0, 10, (72, 96, 3))
+        paths.append(str(tmp_path / f"set_{i}.png"))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(paths[-1])
+    page.goto(f"{server}/cnn")
+    page.get_by_text("train one now").click()
+    page.get_by_role("button", name="Train CNN", exact=True).wait_for()
+    _idle(page)
+    page.get_by_text("photos uploaded together", exact=True).click()
+    page.locator('input[type="file"]').nth(1).set_input_files(paths)
+    page.get_by_text("set_3.png").wait_for()
+    steps = page.get_by_label("Steps")
+    steps.fill("5000")
+    steps.press("Tab")
+    page.get_by_role("button", name="Train CNN", exact=True).click()
+    page.wait_for_function("() => /step (\\d+)\\/5000 /.test(document.body.innerText)")
+    page.locator(".st-key-cnn_stop button").click()
+    page.get_by_text("stopped at step").wait_for()
+    _idle(page)
+    assert page.get_by_role("button", name="Colorize", exact=True).is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_comparison_page_renders_its_table(server, app_page):
     page = app_page
     page.goto(f"{server}/compare")
