@@ -71,6 +71,12 @@ def test_train_now_on_uploaded_photos_then_colorize(tmp_path, monkeypatch):
     assert not at.error, [e.value for e in at.error]
     trained = at.session_state["cnn_trained"]
     assert trained["card"]["training"]["steps"] == 4
+    assert not trained["from_cache"]
+    # The same knobs and photos again: served from the on-disk cache.
+    next(b for b in at.button if b.label == "Train CNN").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cnn_trained"]["from_cache"]
+    assert any("on-disk cache" in s.value for s in at.success)
     at.button(key="cnn_colorize").click().run()
     assert not at.exception and not at.error
     assert at.session_state["cnn_out"]["model_label"].startswith("trained now")
