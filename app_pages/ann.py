@@ -330,6 +330,7 @@ with tab_err:
     st.plotly_chart(
         charts.heatmap(res.error_map, f"Per-pixel error on the {part} (|dR+dG+dB| in levels; block means)", "levels"),
         key=f"{K}_err",
+        theme=None,  # keep the heatmap's own colour scale
     )
 with tab_conf:
     st.plotly_chart(charts.confusion(res.confusion), key=f"{K}_conf")

@@ -163,6 +163,16 @@ def test_ann_page_trains_on_sample_and_on_upload(server, app_page, tmp_path):
     page.get_by_text("Seed difference").first.wait_for()
     _idle(page)
     _shot(page, "ann.png")
+    tabs = page.locator('[data-testid="stTabs"]').first
+    for tab, name in (
+        ("Error heatmap", "ann_heatmap.png"),
+        ("Confusion matrices", "ann_confusion.png"),
+        ("First-layer weights", "ann_weights.png"),
+    ):
+        page.get_by_role("tab", name=tab).click()
+        page.locator('[data-testid="stTabs"] .js-plotly-plot:visible').first.wait_for()
+        page.wait_for_timeout(800)
+        tabs.screenshot(path=str(DOCS / name))
 
     # Upload a photo of our own and train a few epochs on it.
     rng = np.random.default_rng(1)

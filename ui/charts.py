@@ -10,6 +10,8 @@ from plotly.subplots import make_subplots
 #: Larger fonts for projectors.
 FONT = {"size": 16}
 CHANNELS = ("R", "G", "B")
+#: White where the prediction is right, through amber to dark red for large errors.
+ERROR_SCALE = [[0.0, "#ffffff"], [0.25, "#fde68a"], [0.6, "#f97316"], [1.0, "#7f1d1d"]]
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
@@ -73,7 +75,7 @@ def heatmap(values: np.ndarray, title: str, colorbar: str, zmax: float | None = 
     """
     values = _shrink(np.asarray(values, np.float64), max_side)
     fig = go.Figure(
-        go.Heatmap(z=values, colorscale="Inferno", zmin=0, zmax=zmax, colorbar={"title": {"text": colorbar}})
+        go.Heatmap(z=values, colorscale=ERROR_SCALE, zmin=0, zmax=zmax, colorbar={"title": {"text": colorbar}})
     )
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
@@ -101,8 +103,10 @@ def confusion(conf: np.ndarray) -> go.Figure:
             row=1,
             col=c + 1,
         )
-        fig.update_xaxes(title_text="predicted level", row=1, col=c + 1)
-        fig.update_yaxes(title_text="true level" if c == 0 else None, autorange="reversed", row=1, col=c + 1)
+        fig.update_xaxes(title_text="predicted level", type="category", row=1, col=c + 1)
+        fig.update_yaxes(
+            title_text="true level" if c == 0 else None, type="category", autorange="reversed", row=1, col=c + 1
+        )
     return _layout(fig, f"Confusion matrices ({k}×{k} per channel)", height=420)
 
 
@@ -139,7 +143,7 @@ def first_layer(weights: np.ndarray, window: int, max_units: int = 16) -> go.Fig
     fig.update_annotations(font_size=11)
     more = f" (first {units} of {hidden} units)" if hidden > units else ""
     return _layout(
-        fig, f"First-layer weights{more}: one {window}×{window} tile per hidden unit", height=140 + 130 * n_nets
+        fig, f"First-layer weights{more}: one {window}×{window} tile per hidden unit", height=130 + 80 * n_nets
     )
 
 
