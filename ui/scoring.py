@@ -1,7 +1,8 @@
 """Glue between pages and ``core``: cached models and the score rows the tables show.
 
-Every number is computed by a ``core`` function; this module only chooses
-which ones to call and arranges their outputs. ``core.cnn`` is imported only
+Every number is computed by a ``core`` function (the score sets by
+:func:`core.metrics.lab_scores` and :func:`core.metrics.colorization_scores`);
+this module only chooses which ones to call and arranges their inputs. ``core.cnn`` is imported only
 inside the functions that need a CNN, and it imports TensorFlow lazily itself.
 """
 
@@ -12,9 +13,10 @@ import time
 import numpy as np
 import streamlit as st
 
+from core import metrics
 from core.baselines import BASELINES, fit_ab_baselines
 from core.color import lab2uint8, merge_l_ab, rgb2gray, rgb2lab
-from core.metrics import THRESHOLDS, acc_curve, auc, colorfulness, psnr, report_accuracy, seed_difference, ssim
+from core.metrics import THRESHOLDS
 
 
 @st.cache_resource(show_spinner="Loading the pretrained CNN (TensorFlow starts the first time)…", max_entries=8)
@@ -77,7 +79,7 @@ def ab_baseline_predictions(card: dict | None, rgb: np.ndarray, train_rgb: np.nd
 
 
 def lab_scores(ab_pred: np.ndarray, rgb_true: np.ndarray, rgb_pred: np.ndarray | None = None) -> dict:
-    """The CNN family of scores for one photo, all from ``core.metrics``.
+    """The CNN family of scores for one photo (:func:`core.metrics.lab_scores`).
 
     Parameters
     ----------
@@ -88,27 +90,12 @@ def lab_scores(ab_pred: np.ndarray, rgb_true: np.ndarray, rgb_pred: np.ndarray |
     lab_true = rgb2lab(rgb_true)
     if rgb_pred is None:
         rgb_pred = lab2uint8(merge_l_ab(lab_true[..., 0], ab_pred))
-    curve = acc_curve(ab_pred, lab_true[..., 1:])
-    return {
-        "accuracy": report_accuracy(ab_pred, lab_true[..., 1:]),
-        "auc": auc(curve),
-        "psnr": psnr(rgb_pred, rgb_true),
-        "ssim": ssim(rgb_pred, rgb_true),
-        "colorfulness": colorfulness(rgb_pred),
-        "curve": curve,
-    }
+    return metrics.lab_scores(ab_pred, lab_true[..., 1:], rgb_pred, rgb_true)
 
 
 def common_scores(rgb_pred: np.ndarray, rgb_true: np.ndarray, levels: int = 4) -> dict:
-    """Scores in common units for any RGB prediction (the comparison table).
-
-    The report's difference on K-level RGB, the report's accuracy and AuC on
-    the prediction's own a/b, PSNR, SSIM and colorfulness.
-    """
-    ab_pred = rgb2lab(rgb_pred)[..., 1:]
-    s = lab_scores(ab_pred, rgb_true, rgb_pred)
-    s["seed_difference"] = seed_difference(rgb_pred, rgb_true, levels)
-    return s
+    """Scores in common units for any RGB prediction (:func:`core.metrics.colorization_scores`)."""
+    return metrics.colorization_scores(rgb_pred, rgb_true, levels)
 
 
 __all__ = [
