@@ -64,9 +64,17 @@ def _describe(source) -> str:
 @cache
 def _sample_array(name: str) -> np.ndarray:
     if name in ("china", "flower"):
-        from sklearn.datasets import load_sample_image
+        # The JPEG ships inside scikit-learn; reading it with Pillow gives the same
+        # pixels as sklearn.datasets.load_sample_image without importing
+        # scikit-learn (about 2 s on first use).
+        from importlib.util import find_spec
 
-        arr = load_sample_image(f"{name}.jpg")
+        spec = find_spec("sklearn")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImageError(f"sample '{name}' needs scikit-learn, which is not installed")
+        path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "images" / f"{name}.jpg"
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"))
     else:
         from skimage import data
 

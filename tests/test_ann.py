@@ -138,7 +138,7 @@ def test_event_stream_previews_and_stop(small_photo):
         if e.epoch == 2:
             break  # a consumer stops at any event
     r = trainer.result()
-    assert r.epochs_run == 2 and len(r.history) == 2
+    assert r.epochs_run == 2 and len(r.history) == 2 and r.stopped
 
     trainer = ANNTrainer(preset("report", epochs=50), split)
     for e in trainer.train():

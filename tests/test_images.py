@@ -186,3 +186,10 @@ def test_fit_within_and_png():
     assert small.shape == (100, 150, 3)
     assert fit_within(rgb, None) is rgb
     np.testing.assert_array_equal(load_image(to_png_bytes(small)), small)
+
+
+@pytest.mark.parametrize("name", ["china", "flower"])
+def test_sklearn_samples_match_sklearn(name):
+    from sklearn.datasets import load_sample_image
+
+    np.testing.assert_array_equal(load_image(name), load_sample_image(f"{name}.jpg"))
