@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .color import rgb2gray, rgb2lab
-from .images import ImageError, fit_within, load_image, resize
+from .images import ImageError, fit_within, load_image, read_bytes, resize
 
 __all__ = [
     "DATA_ENV",
@@ -441,16 +441,7 @@ def from_images(
     items = []
     for i, src in enumerate(images):
         label = names[i] if names is not None else str(getattr(src, "name", None) or f"photo_{i:03d}")
-        if isinstance(src, (bytes, bytearray, memoryview)):
-            raw = bytes(src)
-        elif hasattr(src, "read"):
-            if hasattr(src, "seek"):
-                src.seek(0)
-            raw = src.read()
-        elif isinstance(src, (str, os.PathLike)) and Path(src).is_file():
-            raw = Path(src).read_bytes()
-        else:
-            raw = None
+        raw = read_bytes(src)  # None for arrays: they are fingerprinted by their pixels
         try:
             rgb = load_image(raw if raw is not None else src)
         except ImageError as exc:

@@ -24,6 +24,7 @@ __all__ = [
     "MIN_SIDE",
     "load_image",
     "load_sample",
+    "read_bytes",
     "check_image",
     "fit_within",
     "resize",
@@ -126,6 +127,28 @@ def _to_rgb_array(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
+def read_bytes(source) -> bytes | None:
+    """The raw file bytes behind a source, or None when it has none.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file-like (read from its start)
+
+    Returns
+    -------
+    bytes, or None for arrays, sample names and anything else
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            source.seek(0)
+        return source.read()
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        return Path(source).read_bytes()
+    return None
+
+
 def load_image(
     source,
     *,
@@ -162,22 +185,16 @@ def load_image(
         return load_sample(source)
 
     what = _describe(source)
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            hint = f" or a sample name ({', '.join(SAMPLES)})" if isinstance(source, str) else ""
-            raise ImageError(f"no such file: {what}; expected a path to an image file{hint}")
-        data = path.read_bytes()
-        what = f"file '{path.name}' ({len(data)} bytes)"
-    elif isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    elif hasattr(source, "read"):
-        if hasattr(source, "seek"):
-            source.seek(0)
-        data = source.read()
-        what = f"{_describe(source)} ({len(data)} bytes)"
-    else:
+    if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
+        hint = f" or a sample name ({', '.join(SAMPLES)})" if isinstance(source, str) else ""
+        raise ImageError(f"no such file: {what}; expected a path to an image file{hint}")
+    data = read_bytes(source)
+    if data is None:
         raise ImageError(f"cannot load {what}; expected {ACCEPTED}")
+    if isinstance(source, (str, os.PathLike)):
+        what = f"file '{Path(source).name}' ({len(data)} bytes)"
+    elif hasattr(source, "read"):
+        what = f"{what} ({len(data)} bytes)"
 
     if not data:
         raise ImageError(f"received an empty file ({what}); expected {ACCEPTED}")
