@@ -33,3 +33,21 @@ def small_photo(coffee) -> np.ndarray:
     from core.images import resize
 
     return resize(coffee, (60, 90))
+
+
+# Timing targets are printed by the tests (never asserted). pytest hides the
+# output of passing tests, so lines starting with "[timing]" are collected and
+# repeated in the terminal summary, where CI logs show them.
+_TIMINGS: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _TIMINGS.extend(line.strip() for line in report.capstdout.splitlines() if line.strip().startswith("[timing]"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _TIMINGS:
+        terminalreporter.section("timing targets (measured, not asserted)")
+        for line in _TIMINGS:
+            terminalreporter.write_line(line)
