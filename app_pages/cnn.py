@@ -195,7 +195,10 @@ if choice == "pretrained":
             card = load_card(name)
             _card_summary(card)
             model_label = f"pretrained '{name}'"
-            model = ("pretrained", name)  # loaded (cached) when first used
+            # Load it now (once per server, st.cache_resource): TensorFlow starts while
+            # the page is read, so the first "Colorize" click is not the slow one.
+            pretrained_model(name)
+            model = ("pretrained", name)
 else:
     root = data_root(required=False)
     scenarios = list_scenarios(root) if root else []
