@@ -54,7 +54,7 @@ import numpy as np
 from .baselines import BASELINES, Baseline, fit_ab_baselines
 from .color import AB_OFFSET, lab2uint8, merge_l_ab, rgb2lab
 from .images import check_image
-from .metrics import acc_curve, auc, colorfulness, psnr, report_accuracy, ssim
+from .metrics import acc_curve, auc, colorfulness, lab_scores, report_accuracy
 
 __all__ = [
     "ARCHS",
@@ -465,18 +465,9 @@ def _lab2uint8(lab) -> np.ndarray:
 def _image_scores(ab_pred, ab_true, L) -> tuple[dict, np.ndarray, np.ndarray]:
     rgb_pred = _lab2uint8(merge_l_ab(L, ab_pred))
     rgb_true = _lab2uint8(merge_l_ab(L, ab_true))
-    curve = acc_curve(ab_pred, ab_true)
-    return (
-        {
-            "accuracy": report_accuracy(ab_pred, ab_true),
-            "auc": auc(curve),
-            "psnr": psnr(rgb_pred, rgb_true),
-            "ssim": ssim(rgb_pred, rgb_true),
-            "colorfulness": colorfulness(rgb_pred),
-        },
-        rgb_pred,
-        rgb_true,
-    )
+    scores = lab_scores(ab_pred, ab_true, rgb_pred, rgb_true)
+    del scores["curve"]  # per-image tables stay small and JSON-able
+    return scores, rgb_pred, rgb_true
 
 
 def baselines_from_card(card: dict) -> dict[str, Baseline] | None:
