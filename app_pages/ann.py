@@ -7,7 +7,6 @@ interrupt a run (Stop, a new photo) keeps the model trained so far.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
@@ -69,9 +68,7 @@ def _finish_interrupted() -> None:
         st.session_state[f"{K}_notice"] = "The run was stopped before its first epoch finished; nothing to show."
         return
     with friendly_errors("Scoring the stopped run"):
-        result = trainer.result()
-        if not result.diverged:
-            result = dataclasses.replace(result, stopped=True)
+        result = trainer.result()  # stopped=True: request_stop() was called above
         st.session_state[f"{K}_result"] = {"result": result, "image": live["image"], "photo": live.get("photo")}
         st.session_state[f"{K}_notice"] = (
             f"Training stopped after epoch {trainer.epochs_run} of {trainer.config.epochs}; "

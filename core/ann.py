@@ -858,8 +858,8 @@ class ANNTrainer:
             history=list(self.history),
             train_seconds=self.train_seconds,
             epochs_run=self.epochs_run,
-            # Also true when the consumer broke out of train() before the end.
-            stopped=self.stopped or (self.epochs_run < c.epochs and self.diverged is None),
+            # Also true when the consumer broke out of train() or asked for a stop.
+            stopped=self.diverged is None and (self.stopped or self._stop or self.epochs_run < c.epochs),
             diverged=self.diverged,
             error_map=difference_map(test_pred, self.test_true, k, "seed"),
             confusion=confusion,

@@ -147,6 +147,13 @@ def test_event_stream_previews_and_stop(small_photo):
     assert e.kind == "done" and "stopped" in e.message
     assert trainer.result().stopped and trainer.result().epochs_run == 1
 
+    trainer = ANNTrainer(preset("report", epochs=1), split)
+    for _ in trainer.train():
+        pass
+    assert not trainer.result().stopped
+    trainer.request_stop()  # a stop asked for after the last epoch still marks the run stopped
+    assert trainer.result().stopped
+
 
 def test_divergence_is_reported_not_raised(small_photo):
     split = make_split(small_photo)
