@@ -13,7 +13,9 @@ Conventions
   - ``report``: ``(N, 8192)``, all 64x64 a values then all b values, as in the
     report (sigmoid x 255).
   - ``ours``: ``(N, h, w, 2)`` at the input's size (any size; internally padded
-    to a multiple of 8).
+    to a multiple of 8), or, trained with ``loss="bins"``, ``(N, h, w, 2 * K)``
+    logits: K bins of ab + 128 over [0, 256) for a, then K for b (decoded by
+    :func:`decode_bins`).
 
   Use :func:`predict_ab` rather than calling a model directly: it normalises,
   pads, reshapes and subtracts the offset for either architecture.
@@ -103,8 +105,14 @@ REPORT_SIZE = 64
 #: The report's printed accuracies (its "sunrise" scenario is our "sunset").
 REPORT_FIGURES = {"beach": 0.64, "sunset": 0.54, "forest": 0.57}
 
+#: The report's accuracy tolerance, in a/b units (|predicted - true| <= 10 counts as right).
+TOLERANCE = 10.0
+
 #: Format version of model cards and cache keys.
 CARD_FORMAT = 1
+
+#: Training losses: regression on ab + 128 ("mse", "mae", "huber") or classification over ab bins ("bins").
+LOSSES = ("mse", "mae", "huber", "bins")
 
 _ARCH_DEFAULTS = {
     # field: (report, ours)
@@ -146,8 +154,12 @@ class CNNConfig:
     epochs: int | None = None  # if set, steps = epochs * ceil(train photos / batch_size)
     seed: int = 0  # seeds weights, batches and augmentation (runs are reproducible on the CPU)
     size: int = REPORT_SIZE  # training size: the report's input side (64) / our square crop side
-    loss: str | None = None  # "mse", "mae" (L1) or "huber" on ab + 128; default mse (report) or huber (ours)
+    loss: str | None = (
+        None  # "mse", "mae" (L1), "huber" on ab + 128, or "bins" (ours: classification); default mse/huber
+    )
     huber_delta: float = 10.0  # Huber's switch from squared to linear, in a/b units (the accuracy tolerance)
+    bins: int = 64  # loss="bins": classes per channel, equal bins of ab + 128 over [0, 256) (64: 4 a/b units wide)
+    bin_sigma: float = 5.0  # loss="bins": soft targets, a Gaussian of this width (a/b units) over the bin centres
     dropout: float = 0.0  # report: rate of the dropout before the output layer (the report mostly left it off)
     width: int = 16  # ours: filters of the first level; doubled at each of the 3 downsamplings
     context: bool = False  # ours: add a whole-image context vector (global average pool + 2 dense) at the bottleneck
@@ -156,6 +168,9 @@ class CNNConfig:
     schedule: str | None = (
         None  # "constant" or "cosine" learning-rate decay; default constant (report) or cosine (ours)
     )
+    focus: str | None = None  # ours, on a dataset of several scenarios ("scenes"): the one the model is for
+    mix: float = 0.0  # with focus: share of training crops drawn from the other scenarios' training photos
+    ema: float = 0.0  # momentum of an exponential moving average of the weights, kept as the final model (0: off)
     working_size: int = 96  # ours: longest side a photo is scaled to for prediction by colorize()
     init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
@@ -171,7 +186,13 @@ class CNNConfig:
         object.__setattr__(self, "lr", float(self.lr))
         checks = [
             (self.optimizer in ("adam", "sgd"), f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}"),
-            (self.loss in ("mse", "mae", "huber"), f"loss must be 'mse', 'mae' or 'huber', got {self.loss!r}"),
+            (
+                self.loss in LOSSES,
+                f"loss must be one of {', '.join(repr(x) for x in LOSSES)}, got {self.loss!r}",
+            ),
+            (self.loss != "bins" or self.arch == "ours", "loss='bins' needs arch='ours' (the report's head is fixed)"),
+            (2 <= int(self.bins) <= 256, f"bins must lie in [2, 256], got {self.bins}"),
+            (self.bin_sigma > 0, f"bin_sigma must be > 0, got {self.bin_sigma}"),
             (
                 self.schedule in ("constant", "cosine"),
                 f"schedule must be 'constant' or 'cosine', got {self.schedule!r}",
@@ -188,6 +209,9 @@ class CNNConfig:
             (self.width >= 1, f"width must be >= 1, got {self.width}"),
             (all(s >= self.size for s in self.scales), f"every scale must be >= size ({self.size}), got {self.scales}"),
             (self.working_size >= 8, f"working_size must be >= 8, got {self.working_size}"),
+            (0.0 <= self.ema < 1.0, f"ema must lie in [0, 1), got {self.ema}"),
+            (0.0 <= self.mix < 1.0, f"mix must lie in [0, 1), got {self.mix}"),
+            (self.mix == 0.0 or self.focus is not None, "mix needs focus (the scenario the model is for)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -282,6 +306,9 @@ def _build_ours(config: CNNConfig):
     d3 = block(layers.Concatenate(name="skip3")([layers.UpSampling2D(2, name="up3")(b), e3]), 4 * w, "dec3")
     d2 = block(layers.Concatenate(name="skip2")([layers.UpSampling2D(2, name="up2")(d3), e2]), 2 * w, "dec2")
     d1 = block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")
+    if config.loss == "bins":  # classification: K logits for a, then K for b, per pixel
+        out = layers.Conv2D(2 * int(config.bins), 1, name="ab_logits")(d1)  # (h, w, 2K)
+        return keras.Model(inp, out, name="ours")
     x = layers.Conv2D(2, 1, name="ab")(d1)  # (h, w, 2), ab / 128
     out = layers.Rescaling(AB_OFFSET, offset=AB_OFFSET, name="to_target")(x)  # ab + 128
     return keras.Model(inp, out, name="ours")
@@ -394,8 +421,59 @@ def predict_ab(model, lightness, *, batch_size: int = 16) -> np.ndarray:
         y = y.reshape(n, 2, h, w).transpose(0, 2, 3, 1)  # all a then all b -> (N, h, w, 2)
     else:
         y = y[:, :h, :w, :]
+        if y.shape[-1] != 2:  # a "bins" model: (N, h, w, 2K) logits
+            y = decode_bins(y)  # (N, h, w, 2) ab + 128
     ab = (y - AB_OFFSET).astype(np.float32)
     return ab[0] if single else ab
+
+
+def bin_centres(bins: int) -> np.ndarray:
+    """Centres of ``bins`` equal bins of ab + 128 over [0, 256): (bins,) float64."""
+    width = 256.0 / bins
+    return (np.arange(bins) + 0.5) * width
+
+
+@lru_cache(maxsize=8)
+def _window_matrix(bins: int, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates (C,) and the share of each bin within ``tolerance`` of each candidate, (C, bins).
+
+    Mass is taken as spread evenly over its bin, so the share is the overlap of
+    ``[v - tolerance, v + tolerance]`` with the bin, over the bin's width.
+    """
+    width = 256.0 / bins
+    cand = np.arange(0.0, 256.0, 0.5)  # (C,) candidate values of ab + 128
+    lo = np.arange(bins) * width  # (K,) bin edges
+    overlap = np.minimum(cand[:, None] + tolerance, lo + width) - np.maximum(cand[:, None] - tolerance, lo)
+    return cand, (np.clip(overlap, 0.0, None) / width).astype(np.float32)  # (C, K)
+
+
+def decode_bins(logits, *, tolerance: float = TOLERANCE) -> np.ndarray:
+    """Turn per-channel bin logits into the a/b value most likely to be within ``tolerance`` of the truth.
+
+    For each pixel and channel the predicted distribution ``p`` over the bins is
+    softmax(logits); the returned value ``v`` maximises the expected report
+    accuracy ``P(|truth - v| <= tolerance)``, i.e. the Bayes decision for the
+    report's metric (the mode of ``p`` smoothed by the +-10 window, not its mean,
+    which falls between the modes of a two-coloured scene).
+
+    Parameters
+    ----------
+    logits : (..., 2K) float, K logits for a then K for b (ab + 128 over [0, 256))
+    tolerance : float, a/b units
+
+    Returns
+    -------
+    (..., 2) float32, ab + 128
+    """
+    z = np.asarray(logits, dtype=np.float32)
+    k = z.shape[-1] // 2
+    z = z.reshape(z.shape[:-1] + (2, k))  # (..., 2, K)
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=-1, keepdims=True)  # (..., 2, K) probabilities
+    cand, share = _window_matrix(k, float(tolerance))  # (C,), (C, K)
+    best = np.argmax(p @ share.T, axis=-1)  # (..., 2): expected accuracy of every candidate, argmax
+    return cand[best].astype(np.float32)
 
 
 def colorize_lab(model, rgb, *, working_size: int | None = None) -> np.ndarray:
@@ -600,10 +678,11 @@ def _batch_classes():
     class OursBatches(keras.utils.PyDataset):
         """Random crops of rescaled photos (several scales, plus the squashed size x size view) with flips."""
 
-        def __init__(self, views, batch_size, steps, seed, size, flip):
+        def __init__(self, views, batch_size, steps, seed, size, flip, weights=None):
             super().__init__(workers=1, use_multiprocessing=False)
             self.views = views  # list per photo of list of (h, w, 3) float32 Lab
             self.bs, self.steps, self.seed, self.size, self.flip = batch_size, steps, seed, size, flip
+            self.weights = weights  # (n_photos,) sampling probabilities, or None (uniform)
 
         def __len__(self):
             return self.steps
@@ -613,7 +692,10 @@ def _batch_classes():
             s = self.size
             out = np.empty((self.bs, s, s, 3), np.float32)
             for j in range(self.bs):
-                photo = self.views[rng.integers(len(self.views))]
+                if self.weights is None:
+                    photo = self.views[rng.integers(len(self.views))]
+                else:
+                    photo = self.views[rng.choice(len(self.views), p=self.weights)]
                 lab = photo[rng.integers(len(photo))]
                 y0 = rng.integers(lab.shape[0] - s + 1)
                 x0 = rng.integers(lab.shape[1] - s + 1)
@@ -723,8 +805,30 @@ def _default_strategy():
     return None
 
 
+def _bins_loss(bins: int, sigma: float):
+    """Cross-entropy against soft targets: a Gaussian (width ``sigma`` a/b units) over the bin centres.
+
+    ``y_true``: (N, h, w, 2) ab + 128; ``y_pred``: (N, h, w, 2K) logits. Keras ops only (any backend).
+    """
+    keras = _keras()
+    ops = keras.ops
+    centres = bin_centres(bins).astype(np.float32)  # (K,)
+
+    def bins_crossentropy(y_true, y_pred):
+        t = ops.reshape(ops.cast(y_true, "float32"), (-1, 2, 1))  # (P, 2, 1), P = N*h*w
+        logits = ops.reshape(y_pred, (-1, 2, bins))  # (P, 2, K)
+        target = ops.exp(-0.5 * ops.square((t - centres) / sigma))  # (P, 2, K)
+        target = target / ops.sum(target, axis=-1, keepdims=True)
+        logp = ops.log_softmax(logits, axis=-1)
+        return -ops.mean(ops.sum(target * logp, axis=-1))
+
+    return bins_crossentropy
+
+
 def _make_loss(config: CNNConfig):
     keras = _keras()
+    if config.loss == "bins":
+        return _bins_loss(int(config.bins), float(config.bin_sigma))
     if config.loss == "mse":
         return keras.losses.MeanSquaredError()
     if config.loss == "mae":
@@ -737,9 +841,10 @@ def _make_optimizer(config: CNNConfig, steps: int):
     lr = config.lr
     if config.schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=max(1, steps), alpha=0.05)
+    ema = {"use_ema": True, "ema_momentum": config.ema} if config.ema > 0 else {}
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr)
-    return keras.optimizers.Adam(learning_rate=lr)
+        return keras.optimizers.SGD(learning_rate=lr, **ema)
+    return keras.optimizers.Adam(learning_rate=lr, **ema)
 
 
 def _accuracy(model, L, ab) -> float | None:
@@ -793,16 +898,17 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     if n_train == 0:
         raise ValueError(f"dataset {dataset.name!r} has no training photos")
     steps = config.total_steps(n_train)
+    target, weights = _focus(config, dataset)  # the scenario scored, and crop sampling weights
     keras.utils.set_random_seed(config.seed)
     strategy = strategy if strategy is not None else _default_strategy()
     ReportBatches, OursBatches = _batch_classes()
-    L_tr, ab_tr = dataset.arrays("train", config.size if config.arch == "report" else REPORT_SIZE)
-    L_te, ab_te = dataset.arrays("test", config.size if config.arch == "report" else REPORT_SIZE)
+    L_tr, ab_tr = target.arrays("train", config.size if config.arch == "report" else REPORT_SIZE)
+    L_te, ab_te = target.arrays("test", config.size if config.arch == "report" else REPORT_SIZE)
     if config.arch == "report":
         data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
     else:
         data = OursBatches(
-            _ours_views(dataset, config), config.batch_size, steps, config.seed, config.size, config.flip
+            _ours_views(dataset, config), config.batch_size, steps, config.seed, config.size, config.flip, weights
         )
 
     with strategy.scope() if strategy is not None else nullcontext():
@@ -866,18 +972,40 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     if state["error"]:
         raise TrainingError(state["error"])
     done = history[-1]["step"] if history else 0
-    card = _make_card(model, config, dataset, seconds, done, state)
+    card = _make_card(model, config, dataset, seconds, done, state, target)
     msg = f"stopped at step {done} of {steps}" if state["stopped"] else f"trained {steps} steps in {seconds:.1f} s"
     return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
 
 
-def _make_card(model, config, dataset, seconds, steps_done, state) -> dict:
+def _focus(config: CNNConfig, dataset):
+    """The dataset a model is scored on, and the sampling probability of each training photo (None: uniform).
+
+    Without ``focus`` that is the dataset itself. With it, the focus scenario's part
+    of a several-scenario dataset; ``1 - mix`` of the crops come from its training
+    photos and ``mix`` from the other scenarios' (each photo equally likely within its side).
+    """
+    if not config.focus:
+        return dataset, None
+    if config.arch != "ours":
+        raise ValueError("focus/mix train our model only (arch='ours')")
+    target = dataset.subset(config.focus)  # ValueError naming the groups when it is not one
+    groups = np.array([dataset.groups[i] for i in dataset.train_idx])
+    mine = groups == config.focus
+    if config.mix == 0.0 or mine.all():
+        w = mine / mine.sum()  # only the focus scenario's photos
+    else:
+        w = np.where(mine, (1.0 - config.mix) / mine.sum(), config.mix / (~mine).sum())
+    return target, w.astype(np.float64)
+
+
+def _make_card(model, config, dataset, seconds, steps_done, state, target=None) -> dict:
     keras = _keras()
-    g_tr, ab_tr = dataset.gray_ab("train", REPORT_SIZE)
+    target = target if target is not None else dataset  # the scenario scored (and its baselines' data)
+    g_tr, ab_tr = target.gray_ab("train", REPORT_SIZE)
     base = fit_ab_baselines(g_tr, ab_tr)
     metrics = None
-    if len(dataset.test_idx):
-        ev = evaluate(model, dataset, split="test", size=REPORT_SIZE, baselines=base)
+    if len(target.test_idx):
+        ev = evaluate(model, target, split="test", size=REPORT_SIZE, baselines=base)
         metrics = {
             "split": "test",
             "size": REPORT_SIZE,
@@ -887,7 +1015,7 @@ def _make_card(model, config, dataset, seconds, steps_done, state) -> dict:
         }
     return {
         "format": CARD_FORMAT,
-        "name": dataset.name,
+        "name": target.name,
         "arch": config.arch,
         "parameters": count_parameters(model),
         "config": config.to_dict(),
@@ -895,6 +1023,7 @@ def _make_card(model, config, dataset, seconds, steps_done, state) -> dict:
         "optimizer": config.optimizer,
         "key": cache_key(config, dataset.fingerprint),
         "data": dataset.describe(),
+        **({"scored_on": target.describe()} if target is not dataset else {}),
         "metrics": metrics,
         "baselines_ab": _baseline_tables(base),
         "training": {

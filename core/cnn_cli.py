@@ -115,7 +115,17 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the model card as JSON")
     t.add_argument("--data", metavar="DIR", help="data root (default $COLORLAB_DATA)")
     t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    t.add_argument("--loss", choices=("mse", "mae", "huber"), help="default mse (report) or huber (ours)")
+    t.add_argument(
+        "--loss",
+        choices=("mse", "mae", "huber", "bins"),
+        help="default mse (report) or huber (ours); bins: ours as a classifier over a/b bins",
+    )
+    t.add_argument(
+        "--mix",
+        type=float,
+        help="with --scenario NAME: draw this share of the crops from the other scenarios' training photos",
+    )
+    t.add_argument("--ema", type=float, help="keep a moving average of the weights with this momentum (e.g. 0.99)")
     t.add_argument("--dropout", type=float, default=0.0, help="report: dropout rate before the output layer")
     t.add_argument("--width", type=int, default=16, help="ours: filters of the first level")
     t.add_argument("--init", metavar="NAME|PATH", help="fine-tune from this model (e.g. scenes)")
@@ -156,7 +166,14 @@ def main(argv: list[str] | None = None) -> int:
 def _train(args) -> int:
     from . import cnn, datasets
 
-    if args.scenario:
+    focus = None
+    if args.mix:
+        if not args.scenario or args.scenario == datasets.ALL_SCENES:
+            raise ValueError("--mix needs --scenario NAME (one scenario; the others are mixed in)")
+        focus = args.scenario
+        ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed)
+        ds.subset(focus)  # a clear error when NAME is not one of the scenarios
+    elif args.scenario:
         ds = datasets.load_scenario(args.scenario, args.data, seed=args.seed)
     else:
         ds = datasets.load_folder(args.images, seed=args.seed)
@@ -168,6 +185,9 @@ def _train(args) -> int:
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "loss": args.loss,
+            "ema": args.ema,
+            "focus": focus,
+            "mix": args.mix or None,
         }.items()
         if v is not None
     }
@@ -195,7 +215,7 @@ def _train(args) -> int:
     print(res.message, file=sys.stderr)
     card = res.card
     if args.out:
-        path = cnn.save_model(res.model, card, args.out, args.name or ds.name)
+        path = cnn.save_model(res.model, card, args.out, args.name or card["name"])
         size_mb = path.stat().st_size / 1e6
         print(f"saved {path} ({size_mb:.2f} MB) and {path.with_suffix('.json')}", file=sys.stderr)
     if args.json:
@@ -203,7 +223,7 @@ def _train(args) -> int:
     elif card.get("metrics"):
         m = card["metrics"]
         print(
-            f"{ds.name}: test split ({m['n']} photos, {m['size']}x{m['size']}), {card['training']['steps']} steps, {card['training']['seconds']:.0f} s"
+            f"{card['name']}: test split ({m['n']} photos, {m['size']}x{m['size']}), {card['training']['steps']} steps, {card['training']['seconds']:.0f} s"
         )
         print(_metric_table(_aggregate_rows(m, f"{config.arch} model")))
     return 0
@@ -291,7 +311,9 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenarios", default="beach,sunset,forest", help="comma-separated (default beach,sunset,forest)")
     p.add_argument("--data", metavar="DIR")
     p.add_argument(
-        "--retrain-ours", action="store_true", help="train our model per scenario instead of loading models/"
+        "--retrain-ours",
+        action="store_true",
+        help="train our model per scenario (the committed model's recipe, with --seed) instead of loading models/",
     )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -318,8 +340,13 @@ def _reproduce(args) -> int:
             ours_label = f"ours (models/{sc}.keras)"
             ours_seconds = (cnn.load_card(sc) or {}).get("training", {}).get("seconds")
         else:
-            print(f"[{sc}] training our model ...", file=sys.stderr, flush=True)
-            r = cnn.train_or_load(cnn.CNNConfig(seed=args.seed), ds)
+            card = cnn.load_card(sc) if sc in cnn.committed_models() else None
+            # the committed model's recipe (its card's config) with this seed, else our default config
+            cfg = cnn.CNNConfig.from_dict({**card["config"], "seed": args.seed, "init": None}) if card else None
+            cfg = cfg or cnn.CNNConfig(seed=args.seed)
+            train_ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed) if cfg.focus else ds
+            print(f"[{sc}] training our model ({cfg.steps} steps) ...", file=sys.stderr, flush=True)
+            r = cnn.train_or_load(cfg, train_ds)
             ours, ours_label, ours_seconds = (
                 r.model,
                 f"ours (trained, {r.config.steps} steps)",

@@ -280,6 +280,35 @@ class PhotoDataset:
         gray = np.stack([rgb2gray(im) for im in imgs]) if imgs else np.zeros((0, h, w), np.uint8)
         return gray, self.arrays(split, (h, w))[1]
 
+    def subset(self, group: str) -> PhotoDataset:
+        """The photos of one group (a scenario of ``"scenes"``), with their part of the split.
+
+        Parameters
+        ----------
+        group : str
+            One of :attr:`groups`.
+
+        Returns
+        -------
+        PhotoDataset
+            Named ``group``; its fingerprint is derived from this one's and the group.
+        """
+        if group not in self.groups:
+            known = ", ".join(dict.fromkeys(self.groups))
+            raise ValueError(f"dataset {self.name!r} has no group {group!r}; its groups: {known}")
+        keep = [i for i, g in enumerate(self.groups) if g == group]
+        new = {old: k for k, old in enumerate(keep)}
+        return PhotoDataset(
+            name=group,
+            images=tuple(self.images[i] for i in keep),
+            names=tuple(self.names[i] for i in keep),
+            train_idx=tuple(new[i] for i in self.train_idx if i in new),
+            test_idx=tuple(new[i] for i in self.test_idx if i in new),
+            seed=self.seed,
+            fingerprint=hashlib.sha256(f"{self.fingerprint}|group={group}".encode()).hexdigest(),
+            groups=(group,) * len(keep),
+        )
+
     def describe(self) -> dict:
         """A JSON-ready summary (name, counts, seed, fingerprint, file names of each part)."""
         return {

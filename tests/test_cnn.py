@@ -153,6 +153,98 @@ def test_seeded_training_is_reproducible(tiny):
     assert not all(np.array_equal(a, b) for a, b in zip(w1, tiny_model_weights_other_seed()))
 
 
+def _logits_from_probs(p_a, p_b):
+    """(K,) probabilities for a and for b -> (2K,) logits, as a bins model outputs them."""
+    return np.log(np.concatenate([p_a, p_b]) + 1e-12)
+
+
+def test_decode_bins_picks_the_value_most_likely_within_ten():
+    k = 64  # bins of 4 a/b units: bin j covers ab + 128 in [4j, 4j + 4)
+    one = np.zeros(k)
+    one[40] = 1.0  # all mass in [160, 164): any value within 10 of the whole bin is right
+    v = cnn.decode_bins(_logits_from_probs(one, one))
+    assert v.shape == (2,) and np.all(np.abs(v - 162.0) <= 8.0)  # [154, 170] covers the bin
+    # two modes far apart: 0.6 at 60 (a -68) and 0.4 at 200 (a +72); the mean (116) is right for nobody
+    two = np.zeros(k)
+    two[15], two[50] = 0.6, 0.4
+    v = cnn.decode_bins(_logits_from_probs(two, two[::-1]))
+    assert abs(v[0] - 62.0) <= 8.0  # the heavier mode of a
+    assert abs(v[1] - (4 * (k - 1 - 15) + 2)) <= 8.0  # b's heavier mode is mirrored: bin 48
+    # three adjacent bins of 0.3 beat a single bin of 0.35: the +-10 window holds 0.9 against 0.35
+    spread = np.zeros(k)
+    spread[[20, 21, 22]] = 0.3
+    spread[50] = 0.1
+    narrow = np.zeros(k)
+    narrow[50] = 0.35
+    narrow[[5, 30, 60]] = 0.65 / 3
+    v = cnn.decode_bins(_logits_from_probs(spread, narrow))
+    assert 82.0 <= v[0] <= 90.0 and abs(v[1] - 202.0) <= 8.0  # every v in [82, 90] covers [80, 92)
+    # batched shapes: (N, h, w, 2K) -> (N, h, w, 2)
+    z = np.random.default_rng(0).normal(size=(2, 3, 5, 2 * k))
+    assert cnn.decode_bins(z).shape == (2, 3, 5, 2)
+
+
+def test_bins_model_trains_predicts_and_saves(tiny, tmp_path):
+    cfg = cnn.CNNConfig(loss="bins", bins=32, steps=60, lr=5e-3, schedule="constant", **TINY)
+    events = []
+    res = cnn.train_cnn(cfg, tiny, progress=events.append)
+    losses = [e["loss"] for e in events]
+    assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3])  # from log(32) = 3.47 towards the targets' entropy
+    assert res.model.output.shape[-1] == 64 and res.card["loss"] == "bins"
+    L, ab = tiny.arrays("test", 16)
+    pred = cnn.predict_ab(res.model, L)
+    assert pred.shape == ab.shape and np.all(np.abs(pred) <= 128)
+    # the toy sky is (90, 150, 230): a ~ 0, b ~ -45 (blue); the ground is green-brown (b > 0)
+    sky = pred[:, :3].reshape(-1, 2).mean(axis=0)
+    assert sky[1] < -10
+    path = cnn.save_model(res.model, res.card, tmp_path, "bins")
+    loaded = cnn.load_model(path, safe_mode=True)
+    assert np.array_equal(cnn.predict_ab(loaded, L), pred)
+    rgb = np.random.default_rng(3).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    lab = cnn.colorize_lab(loaded, rgb, working_size=24)
+    assert lab.shape == (30, 50, 3) and np.array_equal(lab[..., 0], rgb2lab(rgb)[..., 0])
+
+
+def test_ema_keeps_the_averaged_weights(tiny):
+    plain = cnn.train_cnn(cnn.CNNConfig(steps=6, **TINY), tiny).model.get_weights()
+    avg = cnn.train_cnn(cnn.CNNConfig(steps=6, ema=0.5, **TINY), tiny).model.get_weights()
+    assert not all(np.allclose(a, b) for a, b in zip(plain, avg))
+    with pytest.raises(ValueError, match="ema"):
+        cnn.CNNConfig(ema=1.0)
+    with pytest.raises(ValueError, match="bins"):
+        cnn.CNNConfig(arch="report", loss="bins")
+
+
+def test_focus_mixes_other_scenarios_and_scores_the_focus(tmp_path):
+    rng = np.random.default_rng(0)
+    sea = [_scene(i) for i in range(8)]
+    wood = [
+        np.clip(_scene(50 + i).astype(int) + rng.integers(-5, 5), 0, 255).astype(np.uint8)[:, ::-1] for i in range(6)
+    ]
+    ds = datasets._build(
+        "scenes",
+        [(f"sea/{i}", None, im) for i, im in enumerate(sea)] + [(f"wood/{i}", None, im) for i, im in enumerate(wood)],
+        0,
+        0.7,
+        ["sea"] * 8 + ["wood"] * 6,
+    )
+    target, w = cnn._focus(cnn.CNNConfig(focus="wood", mix=0.25), ds)
+    groups = np.array([ds.groups[i] for i in ds.train_idx])
+    assert target.name == "wood" and len(target) == 6
+    assert w.sum() == pytest.approx(1.0)
+    assert w[groups == "sea"].sum() == pytest.approx(0.25) and w[groups == "wood"].sum() == pytest.approx(0.75)
+    _, only = cnn._focus(cnn.CNNConfig(focus="wood"), ds)
+    assert only[groups == "sea"].sum() == 0.0
+    res = cnn.train_cnn(cnn.CNNConfig(focus="wood", mix=0.25, steps=3, **TINY), ds)
+    assert res.card["name"] == "wood" and res.card["metrics"]["n"] == len(target.test_idx)
+    assert res.card["scored_on"]["test_files"] == target.part_names("test")
+    assert res.card["data"]["fingerprint"] == ds.fingerprint
+    with pytest.raises(ValueError, match="its groups"):
+        cnn.train_cnn(cnn.CNNConfig(focus="moon", steps=1, **TINY), ds)
+    with pytest.raises(ValueError, match="mix needs focus"):
+        cnn.CNNConfig(mix=0.5)
+
+
 def test_report_network_trains_a_step(tiny):
     res = cnn.train_cnn(cnn.CNNConfig(arch="report", steps=2, optimizer="sgd"), tiny)
     assert res.card["optimizer"] == "sgd" and res.card["parameters"] == 75_563_904

@@ -104,6 +104,22 @@ def test_missing_folders_give_clear_errors(tmp_path, monkeypatch):
         datasets.load_scenario("moon", tmp_path)
 
 
+def test_subset_keeps_a_groups_photos_and_split(tmp_path):
+    for group, n in (("sea", 6), ("wood", 4)):
+        (tmp_path / "scenes" / group).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(_photo(100 * len(group) + i)).save(tmp_path / "scenes" / group / f"{i}.png")
+    allsc = datasets.load_scenario("scenes", tmp_path, seed=3)
+    wood = allsc.subset("wood")
+    assert len(wood) == 4 and set(wood.groups) == {"wood"}
+    assert all(name.startswith("wood/") for name in wood.names)
+    assert set(wood.part_names("train")) == {n for n in allsc.part_names("train") if n.startswith("wood/")}
+    assert set(wood.part_names("test")) == {n for n in allsc.part_names("test") if n.startswith("wood/")}
+    assert wood.fingerprint != allsc.fingerprint != allsc.subset("sea").fingerprint
+    with pytest.raises(ValueError, match="its groups: sea, wood"):
+        allsc.subset("moon")
+
+
 needs_data = pytest.mark.skipif(not os.environ.get(datasets.DATA_ENV), reason=f"{datasets.DATA_ENV} is not set")
 
 
@@ -120,3 +136,7 @@ def test_shared_scenarios_split_7_to_3():
         union |= set(datasets.load_scenario(n, seed=0).part_names("test"))
     assert set(allsc.part_names("test")) == union
     assert set(allsc.part_names("train")).isdisjoint(union)
+    # one scenario's subset of "scenes" has exactly that scenario's own split
+    sub = allsc.subset("beach")
+    assert sub.name == "beach" and sub.part_names("test") == beach.part_names("test")
+    assert sub.part_names("train") == beach.part_names("train")
