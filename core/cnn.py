@@ -1056,9 +1056,25 @@ def cache_key(config: CNNConfig, fingerprint: str) -> str:
         except (FileNotFoundError, ValueError):
             init = "missing"
     blob = json.dumps(
-        {"format": CARD_FORMAT, "config": config.to_dict(), "data": fingerprint, "init": init}, sort_keys=True
+        {"format": CARD_FORMAT, "config": _key_fields(config), "data": fingerprint, "init": init}, sort_keys=True
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+#: Fields added after the first cache format, left out of the key while they hold these values
+#: (they change nothing there), so models cached before they existed are still found.
+_KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema": 0.0}
+
+
+def _key_fields(config: CNNConfig) -> dict:
+    """The config as it enters the cache key: bin settings only count for ``loss="bins"``."""
+    d = config.to_dict()
+    if config.loss != "bins":
+        d.pop("bins"), d.pop("bin_sigma")
+    for name, default in _KEY_OPTIONAL.items():
+        if name in d and d[name] == default:
+            del d[name]
+    return d
 
 
 def _plain_copy(model, config: CNNConfig):

@@ -205,6 +205,16 @@ def test_bins_model_trains_predicts_and_saves(tiny, tmp_path):
     assert lab.shape == (30, 50, 3) and np.array_equal(lab[..., 0], rgb2lab(rgb)[..., 0])
 
 
+def test_cache_key_ignores_settings_that_change_nothing():
+    fp = "f" * 64
+    base = cnn.cache_key(cnn.CNNConfig(), fp)
+    assert cnn.cache_key(cnn.CNNConfig(bins=32, bin_sigma=2.0), fp) == base  # bin settings only count for "bins"
+    assert cnn.cache_key(cnn.CNNConfig(loss="bins"), fp) != cnn.cache_key(cnn.CNNConfig(loss="bins", bins=32), fp)
+    assert cnn.cache_key(cnn.CNNConfig(ema=0.99), fp) != base
+    assert cnn.cache_key(cnn.CNNConfig(focus="beach", mix=0.5), fp) != cnn.cache_key(cnn.CNNConfig(focus="beach"), fp)
+    assert cnn.cache_key(cnn.CNNConfig(), "e" * 64) != base
+
+
 def test_ema_keeps_the_averaged_weights(tiny):
     plain = cnn.train_cnn(cnn.CNNConfig(steps=6, **TINY), tiny).model.get_weights()
     avg = cnn.train_cnn(cnn.CNNConfig(steps=6, ema=0.5, **TINY), tiny).model.get_weights()
@@ -453,7 +463,11 @@ def test_committed_model_cards_match_a_fresh_evaluation():
         pytest.skip("no committed per-scenario model yet")
     name = names[0]
     card = cnn.load_card(name)
-    ds = datasets.load_scenario(name, seed=card["config"]["seed"])
+    focus = card["config"].get("focus")
+    ds = datasets.load_scenario(datasets.ALL_SCENES if focus else name, seed=card["config"]["seed"])
     assert ds.fingerprint == card["data"]["fingerprint"]
+    if focus:  # trained on all scenes' training photos, scored on its own scenario's test split
+        ds = ds.subset(focus)
+        assert ds.part_names("test") == card["scored_on"]["test_files"]
     ev = cnn.evaluate(cnn.load_model(name), ds, baselines=cnn.baselines_from_card(card))
     assert ev["aggregate"]["model"]["accuracy"] == pytest.approx(card["metrics"]["model"]["accuracy"], abs=1e-4)
