@@ -51,9 +51,20 @@ def _card_summary(card: dict | None) -> None:
     m = card.get("metrics") or {}
     tr = card.get("training") or {}
     data = card.get("data") or {}
+    cfg = card.get("config") or {}
+    scored = card.get("scored_on")
+    if cfg.get("focus") and scored:
+        mix = float(cfg.get("mix") or 0.0)
+        trained_on = (
+            f"made for **{cfg['focus']}**: {100 * (1 - mix):.0f}% of its training crops from {cfg['focus']}'s "
+            f"{scored.get('train')} training photos, {100 * mix:.0f}% from the other scenarios' "
+            f"({data.get('train')} training photos in all; {data.get('test')} test photos never seen)"
+        )
+    else:
+        trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
     parts = [
-        f"architecture **{card.get('arch')}** ({card.get('parameters', 0):,} parameters)",
-        f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)",
+        f"architecture **{card.get('arch')}** ({card.get('parameters', 0):,} parameters), loss {card.get('loss')}",
+        trained_on,
         f"{tr.get('steps')} steps in {tr.get('seconds')} s on {tr.get('device')}",
     ]
     st.caption("; ".join(str(p) for p in parts) + ".")
@@ -231,6 +242,16 @@ else:
                 horizontal=True,
                 key=f"{K}_arch",
             )
+            loss = st.radio(
+                "Loss (ours)",
+                ("huber", "bins"),
+                format_func={"huber": "regression (Huber)", "bins": "classification over a/b bins"}.get,
+                horizontal=True,
+                key=f"{K}_loss",
+                help="Huber regression predicts one a/b value; bins predicts a distribution over 64 colour bins per "
+                "channel and keeps the value most likely to be within 10 of the truth. The report's network "
+                "always uses MSE.",
+            )
             lr = st.select_slider(
                 "Learning rate (log scale)",
                 options=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2],
@@ -252,10 +273,18 @@ else:
     live_area = st.empty()
     if train_clicked:
         with friendly_errors("Training the CNN"):
+            chosen_loss = loss if arch == "ours" else None
             if arch_defaults:
-                config = CNNConfig(arch=arch, seed=int(seed))
+                config = CNNConfig(arch=arch, seed=int(seed), loss=chosen_loss)
             else:
-                config = CNNConfig(arch=arch, lr=float(lr), steps=int(steps), batch_size=int(batch), seed=int(seed))
+                config = CNNConfig(
+                    arch=arch,
+                    lr=float(lr),
+                    steps=int(steps),
+                    batch_size=int(batch),
+                    seed=int(seed),
+                    loss=chosen_loss,
+                )
             if source == "scenario":
                 dataset = scenario_dataset(scenario, str(root.resolve()))
             else:
@@ -395,7 +424,8 @@ if model is not None:
         dataset = trained["dataset"]
     elif card and (card.get("data") or {}).get("name"):
         root = data_root(required=False)
-        data_name = card["data"]["name"]
+        # a model made for one scenario (focus/mix) is scored on that scenario's test split
+        data_name = (card.get("scored_on") or {}).get("name") or card["data"]["name"]
         if root is not None and (data_name in list_scenarios(root) or data_name == "scenes"):
             dataset = scenario_dataset(data_name, str(root.resolve()))
     if dataset is None:

@@ -77,6 +77,12 @@ def test_train_now_on_uploaded_photos_then_colorize(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     assert at.session_state["cnn_trained"]["from_cache"]
     assert any("on-disk cache" in s.value for s in at.success)
+    # The classification loss is a knob too: a new model, trained, not the cached one.
+    at.radio(key="cnn_loss").set_value("bins")
+    next(b for b in at.button if b.label == "Train CNN").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cnn_trained"]["card"]["loss"] == "bins"
+    assert not at.session_state["cnn_trained"]["from_cache"]
     at.button(key="cnn_colorize").click().run()
     assert not at.exception and not at.error
     assert at.session_state["cnn_out"]["model_label"].startswith("trained now")
@@ -93,5 +99,8 @@ def test_test_split_gallery_of_a_committed_model(data_dir, monkeypatch):
     at.button(key="cnn_gallery_btn").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     captions = [c for img in at.image for c in img.captions]
-    n_test = cnn.load_card("beach")["data"]["test"]
+    card = cnn.load_card("beach")
+    n_test = (card.get("scored_on") or card["data"])["test"]  # its own scenario's test split
     assert sum(c.startswith("prediction · accuracy") for c in captions) == n_test
+    acc = f"CNN accuracy {card['metrics']['model']['accuracy']:.3f}"
+    assert any(acc in c.value for c in at.caption), acc  # the same figure as its model card
