@@ -1,0 +1,141 @@
+"""Cross-validation of CNN recipes inside the scenarios' *training* photos (the test split is never used).
+
+Each scenario's training part (7:3 split, seed 0) is cut into 3 folds (seed 123).
+For fold k:
+
+* ``--protocol scene``: train on that scenario's other two folds, score on fold k;
+* ``--protocol all`` (default): fold k of *every* scenario is held out and the
+  model is trained on the rest of all scenarios' training photos (``focus`` on
+  the scenario, ``mix`` of the crops from the others, see ``CNNConfig``); it is
+  scored on fold k of each scenario, so "unseen scenarios" are measured too.
+  ``--scenario scenes`` trains one model on all of them (no focus).
+
+Scores are the report's accuracy at 64x64, next to the best baseline fitted on
+the model's own training photos (``own``) and on the scored scenario's
+(``target``). Each run appends one JSON line to ``--log``; ``--summary`` prints
+pooled tables of a log.
+
+Examples::
+
+    python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"mix": 0.5}'
+    python scripts/cnn_cv.py --scenario beach --fold 0 --protocol scene --config '{"loss": "bins"}' --tag bins
+    python scripts/cnn_cv.py --summary cv.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SCENARIOS = ("beach", "sunset", "forest")
+FOLDS = 3
+FOLD_SEED = 123
+
+
+def fold_names(scenario: str, fold: int) -> set[str]:
+    """Names of the photos in fold ``fold`` of a scenario's training part (split seed 0)."""
+    from core import datasets
+
+    full = datasets.load_scenario(scenario, seed=0)
+    train = np.array(full.train_idx)
+    perm = train[np.random.default_rng(FOLD_SEED).permutation(len(train))]
+    return {full.names[i] for i in np.array_split(perm, FOLDS)[fold]}
+
+
+def _best(agg: dict) -> float:
+    return max(agg[b]["accuracy"] for b in ("gray", "mean", "lookup"))
+
+
+def run(scenario: str, fold: int, config: dict, protocol: str, tag: str) -> dict:
+    from core import cnn, datasets
+    from core.baselines import fit_ab_baselines
+
+    if protocol == "scene":
+        full = datasets.load_scenario(scenario, seed=0)
+        held = fold_names(scenario, fold)
+    else:
+        full = datasets.load_scenario(datasets.ALL_SCENES, seed=0)
+        held = set().union(*(fold_names(s, fold) for s in SCENARIOS))
+    train = tuple(i for i in full.train_idx if full.names[i] not in held)
+    val = tuple(i for i in full.train_idx if full.names[i] in held)
+    ds = dataclasses.replace(
+        full,
+        train_idx=train,
+        test_idx=val,
+        fingerprint=hashlib.sha256(f"{full.fingerprint}|cv-{protocol}-{fold}".encode()).hexdigest(),
+    )
+    focus = scenario if protocol == "all" and scenario != datasets.ALL_SCENES else None
+    cfg = cnn.CNNConfig(**{"focus": focus, **config})
+    res = cnn.train_cnn(cfg, ds)
+    own_data = ds.subset(focus) if focus else ds
+    own_base = fit_ab_baselines(*own_data.gray_ab("train", cnn.REPORT_SIZE))
+    out = {"tag": tag, "protocol": protocol, "scenario": scenario, "fold": fold, "config": config}
+    out["seconds"] = round(res.seconds, 1)
+    scored = [scenario] if protocol == "scene" else list(SCENARIOS)
+    for s in scored:
+        part = ds.subset(s) if protocol == "all" else ds
+        ev = cnn.evaluate(res.model, part, baselines=own_base)["aggregate"]
+        tgt = cnn.evaluate(None, part)["aggregate"]  # baselines fitted on the scored scenario's training folds
+        out[s] = {"n": len(part.test_idx), "model": ev["model"]["accuracy"], "own": _best(ev), "target": _best(tgt)}
+    return out
+
+
+def summary(log: Path) -> None:
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    by = collections.defaultdict(list)
+    for r in rows:
+        by[(r["tag"], r["scenario"])].append(r)
+    tags = list(dict.fromkeys(r["tag"] for r in rows))
+    order = {s: i for i, s in enumerate(SCENARIOS + ("scenes",))}
+    for tag, scenario in sorted(by, key=lambda k: (tags.index(k[0]), order.get(k[1], 9))):
+        runs = by[(tag, scenario)]
+        folds = sorted(r["fold"] for r in runs)
+        cells = []
+        for s in SCENARIOS:
+            rs = [r for r in runs if s in r]
+            if not rs:
+                continue
+            n = sum(r[s]["n"] for r in rs)
+            m, own, tgt = (sum(r[s][k] * r[s]["n"] for r in rs) / n for k in ("model", "own", "target"))
+            cells.append(f"{s} {100 * m:.1f} ({100 * (m - own):+.1f} / {100 * (m - tgt):+.1f})")
+        secs = np.mean([r["seconds"] for r in runs])
+        print(f"{tag:14s} {scenario}-model, folds {folds}, {secs:.0f} s: " + " | ".join(cells))
+    print(
+        "cells: accuracy on the held-out folds (model - best baseline fitted on the model's / the scored scenario's photos)"
+    )
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scenario", choices=SCENARIOS + ("scenes",))
+    p.add_argument("--fold", type=int, choices=range(FOLDS))
+    p.add_argument("--config", default="{}", help="CNNConfig fields as JSON, e.g. '{\"mix\": 0.5}'")
+    p.add_argument("--protocol", choices=("all", "scene"), default="all")
+    p.add_argument("--tag", help="label in the log (default: the config)")
+    p.add_argument("--log", default="cnn_cv.jsonl", help="JSON lines appended here (default cnn_cv.jsonl)")
+    p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
+    args = p.parse_args(argv)
+    if args.summary:
+        summary(Path(args.summary))
+        return 0
+    if args.scenario is None or args.fold is None:
+        p.error("--scenario and --fold are required (or --summary LOG)")
+    config = json.loads(args.config)
+    out = run(args.scenario, args.fold, config, args.protocol, args.tag or json.dumps(config, sort_keys=True))
+    with open(args.log, "a") as f:
+        f.write(json.dumps(out) + "\n")
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Both CNN recipes over other split seeds: own scenario and the scenarios a model was not made for.
+
+For one seed, trains per scenario (a) our model on its own training photos only and (b) the
+committed recipe (focus on the scenario, mix 0.5 of the other scenarios' training photos, EMA 0.99),
+each on that seed's training photos, and scores it on that seed's test split of every scenario
+(64x64) next to the best baseline fitted on the model's own training photos and on the scored
+scenario's. One JSON line per model is appended to ``--log``. TensorFlow runs on one thread so two
+seeds can run side by side on 2 cores (what docs/CNN.md's "Other seeds" table did).
+
+    COLORLAB_DATA=../shared/data python scripts/cnn_seeds.py --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SCENARIOS = ("beach", "sunset", "forest")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--log", default="cnn_seeds.jsonl")
+    args = p.parse_args(argv)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from core import cnn, datasets
+
+    seed = args.seed
+    allsc = datasets.load_scenario(datasets.ALL_SCENES, seed=seed)
+    recipes = {
+        "scene-only": lambda s: (cnn.CNNConfig(seed=seed), datasets.load_scenario(s, seed=seed)),
+        "mix0.5+ema": lambda s: (cnn.CNNConfig(seed=seed, focus=s, mix=0.5, ema=0.99), allsc),
+    }
+    for name, make in recipes.items():
+        for s in SCENARIOS:
+            cfg, ds = make(s)
+            res = cnn.train_cnn(cfg, ds)
+            own = cnn.baselines_from_card(res.card)
+            out = {"seed": seed, "recipe": name, "model": s, "secs": round(res.seconds)}
+            for t in SCENARIOS:
+                target = datasets.load_scenario(t, seed=seed)
+                a = cnn.evaluate(res.model, target, baselines=own)["aggregate"]
+                b = cnn.evaluate(None, target)["aggregate"]
+                best = [max(x[k]["accuracy"] for k in ("gray", "mean", "lookup")) for x in (a, b)]
+                out[t] = [round(100 * a["model"]["accuracy"], 1), round(100 * best[0], 1), round(100 * best[1], 1)]
+            with open(args.log, "a") as f:
+                f.write(json.dumps(out) + "\n")
+            print(json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
