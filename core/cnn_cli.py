@@ -171,8 +171,7 @@ def _train(args) -> int:
         if not args.scenario or args.scenario == datasets.ALL_SCENES:
             raise ValueError("--mix needs --scenario NAME (one scenario; the others are mixed in)")
         focus = args.scenario
-        ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed)
-        ds.subset(focus)  # a clear error when NAME is not one of the scenarios
+        ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed)  # train_cnn checks NAME
     elif args.scenario:
         ds = datasets.load_scenario(args.scenario, args.data, seed=args.seed)
     else:

@@ -51,8 +51,9 @@ def fold_names(scenario: str, fold: int) -> set[str]:
     return {full.names[i] for i in np.array_split(perm, FOLDS)[fold]}
 
 
-def _best(agg: dict) -> float:
-    return max(agg[b]["accuracy"] for b in ("gray", "mean", "lookup"))
+def _best(ev: dict) -> float:
+    """Accuracy of the best baseline of a :func:`core.cnn.evaluate` result."""
+    return ev["aggregate"][ev["best_baseline"]]["accuracy"]
 
 
 def run(scenario: str, fold: int, config: dict, protocol: str, tag: str) -> dict:
@@ -83,9 +84,10 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str) -> dict
     scored = [scenario] if protocol == "scene" else list(SCENARIOS)
     for s in scored:
         part = ds.subset(s) if protocol == "all" else ds
-        ev = cnn.evaluate(res.model, part, baselines=own_base)["aggregate"]
-        tgt = cnn.evaluate(None, part)["aggregate"]  # baselines fitted on the scored scenario's training folds
-        out[s] = {"n": len(part.test_idx), "model": ev["model"]["accuracy"], "own": _best(ev), "target": _best(tgt)}
+        ev = cnn.evaluate(res.model, part, baselines=own_base)
+        tgt = cnn.evaluate(None, part)  # baselines fitted on the scored scenario's training folds
+        acc = ev["aggregate"]["model"]["accuracy"]
+        out[s] = {"n": len(part.test_idx), "model": acc, "own": _best(ev), "target": _best(tgt)}
     return out
 
 

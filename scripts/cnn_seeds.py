@@ -47,10 +47,11 @@ def main(argv=None) -> int:
             out = {"seed": seed, "recipe": name, "model": s, "secs": round(res.seconds)}
             for t in SCENARIOS:
                 target = datasets.load_scenario(t, seed=seed)
-                a = cnn.evaluate(res.model, target, baselines=own)["aggregate"]
-                b = cnn.evaluate(None, target)["aggregate"]
-                best = [max(x[k]["accuracy"] for k in ("gray", "mean", "lookup")) for x in (a, b)]
-                out[t] = [round(100 * a["model"]["accuracy"], 1), round(100 * best[0], 1), round(100 * best[1], 1)]
+                a = cnn.evaluate(res.model, target, baselines=own)
+                b = cnn.evaluate(None, target)
+                best = [x["aggregate"][x["best_baseline"]]["accuracy"] for x in (a, b)]
+                acc = a["aggregate"]["model"]["accuracy"]
+                out[t] = [round(100 * acc, 1), round(100 * best[0], 1), round(100 * best[1], 1)]
             with open(args.log, "a") as f:
                 f.write(json.dumps(out) + "\n")
             print(json.dumps(out), flush=True)
