@@ -47,7 +47,7 @@ import time
 import uuid
 import warnings
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -173,6 +173,7 @@ class CNNConfig:
     ema: float = 0.0  # momentum of an exponential moving average of the weights, kept as the final model (0: off)
     working_size: int = 96  # ours: longest side a photo is scaled to for prediction by colorize()
     init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
+    members: int = 1  # ours: U-Nets trained one after another (seeds seed, seed+1, ...), their a/b averaged
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
 
     def __post_init__(self):
@@ -212,6 +213,11 @@ class CNNConfig:
             (0.0 <= self.ema < 1.0, f"ema must lie in [0, 1), got {self.ema}"),
             (0.0 <= self.mix < 1.0, f"mix must lie in [0, 1), got {self.mix}"),
             (self.mix == 0.0 or self.focus is not None, "mix needs focus (the scenario the model is for)"),
+            (int(self.members) >= 1, f"members must be >= 1, got {self.members}"),
+            (
+                self.members == 1 or (self.arch == "ours" and self.loss != "bins"),
+                "members > 1 (an ensemble) needs arch='ours' and a regression loss",
+            ),
         ]
         for ok, msg in checks:
             if not ok:
@@ -263,7 +269,22 @@ def build_model(config: CNNConfig | str = "ours"):
         config = CNNConfig(arch=config)
     if config.arch == "report":
         return _build_report(config)
+    if config.members > 1:
+        return _build_ensemble(config)
     return _build_ours(config)
+
+
+def _build_ensemble(config: CNNConfig):
+    """``members`` U-Nets side by side on the same L; the output is the mean of their ab + 128."""
+    keras = _keras()
+    one = replace(config, members=1)
+    inp = keras.Input((None, None, 1), name="L")
+    outs = []
+    for i in range(config.members):
+        member = _build_ours(one, name=f"member{i + 1}")  # nested models need unique names
+        outs.append(member(inp))  # (N, h, w, 2) each
+    out = keras.layers.Average(name="mean")(outs)  # (N, h, w, 2), ab + 128
+    return keras.Model(inp, out, name="ours_ensemble")
 
 
 def _build_report(config: CNNConfig):
@@ -284,7 +305,7 @@ def _build_report(config: CNNConfig):
     return keras.Model(inp, out, name="report")
 
 
-def _build_ours(config: CNNConfig):
+def _build_ours(config: CNNConfig, name: str = "ours"):
     keras = _keras()
     layers = keras.layers
     w = config.width
@@ -308,10 +329,10 @@ def _build_ours(config: CNNConfig):
     d1 = block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")
     if config.loss == "bins":  # classification: K logits for a, then K for b, per pixel
         out = layers.Conv2D(2 * int(config.bins), 1, name="ab_logits")(d1)  # (h, w, 2K)
-        return keras.Model(inp, out, name="ours")
+        return keras.Model(inp, out, name=name)
     x = layers.Conv2D(2, 1, name="ab")(d1)  # (h, w, 2), ab / 128
     out = layers.Rescaling(AB_OFFSET, offset=AB_OFFSET, name="to_target")(x)  # ab + 128
-    return keras.Model(inp, out, name="ours")
+    return keras.Model(inp, out, name=name)
 
 
 def count_parameters(model) -> int:
@@ -897,6 +918,8 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     n_train = len(dataset.train_idx)
     if n_train == 0:
         raise ValueError(f"dataset {dataset.name!r} has no training photos")
+    if config.members > 1:
+        return _train_ensemble(config, dataset, progress=progress, stop=stop, strategy=strategy, verbose=verbose)
     steps = config.total_steps(n_train)
     target, weights = _focus(config, dataset)  # the scenario scored, and crop sampling weights
     keras.utils.set_random_seed(config.seed)
@@ -914,8 +937,7 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     with strategy.scope() if strategy is not None else nullcontext():
         model = build_model(config)
         if config.init:
-            init = load_model(config.init)
-            model.set_weights(init.get_weights())
+            model.set_weights(_starting_weights(config.init, config.seed))
         model.compile(optimizer=_make_optimizer(config, steps), loss=_make_loss(config))
 
     eval_every = config.eval_every or max(1, steps // 10)
@@ -975,6 +997,65 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     card = _make_card(model, config, dataset, seconds, done, state, target)
     msg = f"stopped at step {done} of {steps}" if state["stopped"] else f"trained {steps} steps in {seconds:.1f} s"
     return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
+
+
+def _starting_weights(init: str, seed: int) -> list:
+    """Weights to fine-tune from: the ``init`` model's, or when it is an ensemble, one member's.
+
+    Member ``k`` of an ensemble was trained with seed ``seed0 + k - 1``; a model fine-tuned
+    with seed ``s`` starts from the member of the same offset (cycling), so the members of
+    an ensemble fine-tuned from an ensemble stay as different as their starting points.
+    """
+    model = load_model(init)
+    members = [layer for layer in model.layers if layer.name.startswith("member")]
+    if not members:
+        return model.get_weights()
+    seed0 = CNNConfig.from_dict((load_card(init) or {}).get("config") or {}).seed
+    return members[(seed - seed0) % len(members)].get_weights()
+
+
+def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, verbose) -> TrainResult:
+    """Train ``config.members`` U-Nets one after another (seeds ``seed``, ``seed + 1``, ...) and average them.
+
+    Progress events count steps over the whole ensemble and carry ``member`` (1-based);
+    their accuracies are the current member's. A stop request ends training there and
+    returns the members trained so far (the last one part-trained).
+    """
+    n_train = len(dataset.train_idx)
+    one_steps = config.total_steps(n_train)
+    steps, done_seconds, history, members = config.members * one_steps, 0.0, [], []
+    for i in range(config.members):
+        offset, before = i * one_steps, done_seconds
+
+        def relay(event, offset=offset, before=before, member=i + 1):
+            event = {**event, "step": event["step"] + offset, "steps": steps, "member": member}
+            event["epoch"] = event["step"] * config.batch_size / n_train  # passes over the photos, all members
+            event["seconds"] = event["seconds"] + before
+            history.append(event)
+            if progress is not None:
+                progress(event)
+
+        one = replace(config, members=1, seed=config.seed + i)
+        res = train_cnn(one, dataset, progress=relay, stop=stop, strategy=strategy, verbose=verbose)
+        members.append(res.model)
+        done_seconds += res.seconds
+        if res.stopped:
+            break
+    stopped = res.stopped
+    config_used = replace(config, members=len(members)) if stopped else config
+    model = build_model(config_used) if len(members) > 1 else members[0]
+    for j, m in enumerate(members if len(members) > 1 else []):
+        model.get_layer(f"member{j + 1}").set_weights(m.get_weights())
+    done = history[-1]["step"] if history else 0
+    state = {"last_loss": history[-1]["loss"] if history else None, "stopped": stopped}
+    target, _ = _focus(config, dataset)
+    card = _make_card(model, config_used, dataset, done_seconds, done, state, target)
+    msg = (
+        f"stopped at step {done} of {steps}"
+        if stopped
+        else f"trained {config.members} members x {one_steps} steps in {done_seconds:.1f} s"
+    )
+    return TrainResult(model, config_used, card, history, done_seconds, stopped, message=msg)
 
 
 def _focus(config: CNNConfig, dataset):
@@ -1063,7 +1144,7 @@ def cache_key(config: CNNConfig, fingerprint: str) -> str:
 
 #: Fields added after the first cache format, left out of the key while they hold these values
 #: (they change nothing there), so models cached before they existed are still found.
-_KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema": 0.0}
+_KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema": 0.0, "members": 1}
 
 
 def _key_fields(config: CNNConfig) -> dict:

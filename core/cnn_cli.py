@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=0.0, help="report: dropout rate before the output layer")
     t.add_argument("--width", type=int, default=16, help="ours: filters of the first level")
     t.add_argument("--init", metavar="NAME|PATH", help="fine-tune from this model (e.g. scenes)")
+    t.add_argument(
+        "--members", type=int, default=1, help="ours: train N U-Nets (seeds --seed, --seed+1, ...) and average them"
+    )
     t.add_argument("--no-cache", action="store_true", help="train even when the cache holds this model")
 
     e = sub.add_parser("eval", help="score a model and the baselines")
@@ -197,6 +200,7 @@ def _train(args) -> int:
         dropout=args.dropout,
         width=args.width,
         init=args.init,
+        members=args.members,
         **kw,
     )
     print(f"training {config.arch} on {ds!r}", file=sys.stderr)
@@ -328,6 +332,25 @@ def reproduce_main(argv: list[str] | None = None) -> int:
         return _err(str(exc))
 
 
+def _retrain_init(card: dict, args) -> str | None:
+    """For a model fine-tuned from another (``init``, e.g. ``scenes``): retrain that one first with
+    this seed, on its own data (cached), and return its path; the committed one may have seen this
+    seed's test photos."""
+    from . import cnn, datasets
+
+    init = card["config"].get("init")
+    if not init:
+        return None
+    init_card = cnn.load_card(init)
+    if not init_card:
+        raise ValueError(f"the model card of {init!r} (the model {card.get('name')!r} was fine-tuned from) is missing")
+    icfg = cnn.CNNConfig.from_dict({**init_card["config"], "seed": args.seed})
+    ids = datasets.load_scenario(init_card["data"]["name"], args.data, seed=args.seed)
+    print(f"[{card.get('name')}] training {init!r} first ({icfg.steps} steps), to fine-tune from ...", file=sys.stderr)
+    res = cnn.train_or_load(icfg, ids)
+    return str(res.cache_path)
+
+
 def _reproduce(args) -> int:
     from . import cnn, datasets
 
@@ -349,7 +372,8 @@ def _reproduce(args) -> int:
         else:
             card = cnn.load_card(sc) if sc in cnn.committed_models() else None
             # the committed model's recipe (its card's config) with this seed, else our default config
-            cfg = cnn.CNNConfig.from_dict({**card["config"], "seed": args.seed, "init": None}) if card else None
+            init = _retrain_init(card, args) if card else None
+            cfg = cnn.CNNConfig.from_dict({**card["config"], "seed": args.seed, "init": init}) if card else None
             cfg = cfg or cnn.CNNConfig(seed=args.seed)
             train_ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed) if cfg.focus else ds
             print(f"[{sc}] training our model ({cfg.steps} steps) ...", file=sys.stderr, flush=True)

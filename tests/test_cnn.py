@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -223,6 +224,54 @@ def test_ema_keeps_the_averaged_weights(tiny):
         cnn.CNNConfig(ema=1.0)
     with pytest.raises(ValueError, match="bins"):
         cnn.CNNConfig(arch="report", loss="bins")
+
+
+def test_ensemble_averages_its_members_and_saves_as_one_file(tiny, tmp_path):
+    events = []
+    res = cnn.train_cnn(cnn.CNNConfig(steps=3, members=2, **TINY), tiny, progress=events.append)
+    model = res.model
+    assert [e["step"] for e in events] == [1, 2, 3, 4, 5, 6] and {e["steps"] for e in events} == {6}
+    assert [e["member"] for e in events] == [1, 1, 1, 2, 2, 2]
+    one = cnn.train_cnn(cnn.CNNConfig(steps=3, **TINY), tiny).model  # member 1 is this run (seed 0)
+    m1, m2 = model.get_layer("member1"), model.get_layer("member2")
+    assert all(np.array_equal(a, b) for a, b in zip(m1.get_weights(), one.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(m1.get_weights(), m2.get_weights()))  # seed 1
+    L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
+    mean = (cnn.predict_ab(m1, L) + cnn.predict_ab(m2, L)) / 2
+    np.testing.assert_allclose(cnn.predict_ab(model, L), mean, atol=1e-4)
+    assert res.card["parameters"] == 2 * cnn.count_parameters(one) and res.card["config"]["members"] == 2
+    path = cnn.save_model(model, res.card, tmp_path, name="ens")
+    again = cnn.load_model(path)  # safe mode: nested built-in models only
+    np.testing.assert_allclose(cnn.predict_ab(again, L), mean, atol=1e-4)
+    with pytest.raises(ValueError, match="members"):
+        cnn.CNNConfig(members=2, loss="bins")
+
+
+def test_an_ensemble_fine_tuned_from_an_ensemble_starts_each_member_from_its_own(tiny, tmp_path):
+    pre = cnn.train_cnn(cnn.CNNConfig(steps=2, members=2, **TINY), tiny)
+    path = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")
+    one = cnn.CNNConfig(steps=1, lr=1e-9, init=str(path), **TINY)  # a vanishing step: weights stay put
+    for k in (1, 2):
+        start = pre.model.get_layer(f"member{k}").get_weights()
+        got = cnn.train_cnn(replace(one, seed=k - 1), tiny).model.get_weights()
+        assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
+    ft = cnn.train_cnn(replace(one, members=2), tiny).model
+    for k in (1, 2):
+        start = pre.model.get_layer(f"member{k}").get_weights()
+        got = ft.get_layer(f"member{k}").get_weights()
+        assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
+
+
+def test_stopping_an_ensemble_keeps_the_members_trained_so_far(tiny):
+    calls = []
+
+    def stop():  # checked after every batch: true at the second batch of member 2
+        calls.append(1)
+        return len(calls) >= 5
+
+    res = cnn.train_cnn(cnn.CNNConfig(steps=3, members=3, **TINY), tiny, stop=stop)
+    assert res.stopped and res.history[-1]["step"] == 5 and res.config.members == 2
+    assert res.card["config"]["members"] == 2 and len(res.model.layers) == 4  # L, member1, member2, mean
 
 
 def test_focus_mixes_other_scenarios_and_scores_the_focus(tmp_path):
