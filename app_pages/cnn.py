@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,8 +63,12 @@ def _card_summary(card: dict | None) -> None:
         )
     else:
         trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
+    members = int(cfg.get("members") or 1)
+    arch = f"architecture **{card.get('arch')}**" + (f", the average of {members} U-Nets" if members > 1 else "")
+    if cfg.get("init"):
+        trained_on += f", fine-tuned from the model **{Path(str(cfg['init'])).stem}**"
     parts = [
-        f"architecture **{card.get('arch')}** ({card.get('parameters', 0):,} parameters), loss {card.get('loss')}",
+        f"{arch} ({card.get('parameters', 0):,} parameters), loss {card.get('loss')}",
         trained_on,
         f"{tr.get('steps')} steps in {tr.get('seconds')} s on {tr.get('device')}",
     ]

@@ -19,6 +19,9 @@ Examples::
 
     python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"mix": 0.5}'
     python scripts/cnn_cv.py --scenario beach --fold 0 --protocol scene --config '{"loss": "bins"}' --tag bins
+    python scripts/cnn_cv.py --scenario scenes --fold 0 --save cvmodels/
+    python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.25}'
+    python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1     # runs saved with --save runs/seedN
     python scripts/cnn_cv.py --summary cv.jsonl
 """
 
@@ -56,7 +59,7 @@ def _best(ev: dict) -> float:
     return ev["aggregate"][ev["best_baseline"]]["accuracy"]
 
 
-def run(scenario: str, fold: int, config: dict, protocol: str, tag: str) -> dict:
+def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: Path | None = None) -> dict:
     from core import cnn, datasets
     from core.baselines import fit_ab_baselines
 
@@ -77,6 +80,8 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str) -> dict
     focus = scenario if protocol == "all" and scenario != datasets.ALL_SCENES else None
     cfg = cnn.CNNConfig(**{"focus": focus, **config})
     res = cnn.train_cnn(cfg, ds)
+    if save is not None:  # e.g. a fold's pre-trained ``scenes`` model, to fine-tune from with {"init": PATH}
+        cnn.save_model(res.model, res.card, save, name=f"{scenario}-{protocol}-fold{fold}")
     own_data = ds.subset(focus) if focus else ds
     own_base = fit_ab_baselines(*own_data.gray_ab("train", cnn.REPORT_SIZE))
     out = {"tag": tag, "protocol": protocol, "scenario": scenario, "fold": fold, "config": config}
@@ -89,6 +94,59 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str) -> dict
         acc = ev["aggregate"]["model"]["accuracy"]
         out[s] = {"n": len(part.test_idx), "model": acc, "own": _best(ev), "target": _best(tgt)}
     return out
+
+
+def _fold_data(fold: int):
+    """The ``all`` protocol's data for fold k: (training dataset of all scenarios, held-out part per scenario)."""
+    from core import datasets
+
+    full = datasets.load_scenario(datasets.ALL_SCENES, seed=0)
+    held = set().union(*(fold_names(s, fold) for s in SCENARIOS))
+    train = tuple(i for i in full.train_idx if full.names[i] not in held)
+    val = tuple(i for i in full.train_idx if full.names[i] in held)
+    ds = dataclasses.replace(full, train_idx=train, test_idx=val)
+    return ds, {s: ds.subset(s) for s in SCENARIOS}
+
+
+def ensemble(dirs: list[Path], folds=(0, 1)) -> None:
+    """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
+
+    Protocol ``all``: for each scenario and fold, the models ``<dir>/<scenario>-all-fold<k>.keras``
+    of every folder are averaged and scored on fold k of every scenario, next to the best
+    baseline fitted on the model's own training photos / on the scored scenario's.
+    """
+    from core import cnn
+    from core.baselines import fit_ab_baselines
+    from core.metrics import report_accuracy
+
+    pooled = collections.defaultdict(lambda: np.zeros(4))  # (model, scored) -> sums of n*acc, n*own, n*target, n
+    for fold in folds:
+        ds, parts = _fold_data(fold)
+        arrays = {t: parts[t].arrays("test", cnn.REPORT_SIZE) for t in SCENARIOS}  # (N, 64, 64, 1), (N, 64, 64, 2)
+        target_best = {t: _best(cnn.evaluate(None, parts[t])) for t in SCENARIOS}
+        for s in SCENARIOS:
+            models = [cnn.load_model(d / f"{s}-all-fold{fold}.keras") for d in dirs]
+            own = fit_ab_baselines(*parts[s].gray_ab("train", cnn.REPORT_SIZE))
+            for t in SCENARIOS:
+                ab = np.mean([cnn.predict_ab(m, arrays[t][0]) for m in models], axis=0)  # (N, 64, 64, 2)
+                n = len(ab)
+                own_best = _best(cnn.evaluate(None, parts[t], baselines=own))
+                pooled[(s, t)] += n * np.array([report_accuracy(ab, arrays[t][1]), own_best, target_best[t], 1.0])
+    diag, off = [], []
+    for s in SCENARIOS:
+        cells = []
+        for t in SCENARIOS:
+            acc, own, tgt, n = pooled[(s, t)]
+            acc, own, tgt = acc / n, own / n, tgt / n
+            cells.append(f"{t} {100 * acc:.1f} ({100 * (acc - own):+.1f} / {100 * (acc - tgt):+.1f})")
+            (diag if s == t else off).append(100 * (acc - own))
+        print(f"{s}-model, folds {list(folds)}: " + " | ".join(cells))
+    print(
+        f"own scenario, mean gap {np.mean(diag):+.1f}; other scenarios: min gap {min(off):+.1f}, mean {np.mean(off):+.1f}"
+    )
+    print(
+        "cells: accuracy on the held-out folds (ensemble - best baseline fitted on the model's / the scored scenario's photos)"
+    )
 
 
 def summary(log: Path) -> None:
@@ -124,15 +182,24 @@ def main(argv=None) -> int:
     p.add_argument("--protocol", choices=("all", "scene"), default="all")
     p.add_argument("--tag", help="label in the log (default: the config)")
     p.add_argument("--log", default="cnn_cv.jsonl", help="JSON lines appended here (default cnn_cv.jsonl)")
+    p.add_argument(
+        "--save", metavar="DIR", type=Path, help="also save the model as DIR/<scenario>-<protocol>-fold<k>.keras"
+    )
+    p.add_argument("--ensemble", metavar="DIR", nargs="+", type=Path, help="score the average of runs saved by --save")
     p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
     args = p.parse_args(argv)
     if args.summary:
         summary(Path(args.summary))
         return 0
+    if args.ensemble:
+        ensemble(args.ensemble)
+        return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")
     config = json.loads(args.config)
-    out = run(args.scenario, args.fold, config, args.protocol, args.tag or json.dumps(config, sort_keys=True))
+    out = run(
+        args.scenario, args.fold, config, args.protocol, args.tag or json.dumps(config, sort_keys=True), args.save
+    )
     with open(args.log, "a") as f:
         f.write(json.dumps(out) + "\n")
     print(json.dumps(out))

@@ -1,13 +1,15 @@
 """Both CNN recipes over other split seeds: own scenario and the scenarios a model was not made for.
 
-For one seed, trains per scenario (a) our model on its own training photos only and (b) the
-committed recipe (focus on the scenario, mix 0.5 of the other scenarios' training photos, EMA 0.99),
-each on that seed's training photos, and scores it on that seed's test split of every scenario
+For one seed, trains per scenario (a) our model on its own training photos only, (b) focus on the
+scenario with mix 0.5 of the other scenarios' training photos and EMA 0.99 (600 steps), and (c) the
+committed recipe: (b) as a 300-step fine-tuning (lr 1e-3) of a model trained on all the scenarios'
+training photos (1200 steps, EMA 0.99, trained once per seed), each on that seed's training photos, and scores it on that seed's test split of every scenario
 (64x64) next to the best baseline fitted on the model's own training photos and on the scored
 scenario's. One JSON line per model is appended to ``--log``. TensorFlow runs on one thread so two
 seeds can run side by side on 2 cores (what docs/CNN.md's "Other seeds" table did).
 
     COLORLAB_DATA=../shared/data python scripts/cnn_seeds.py --seed 1
+    COLORLAB_DATA=../shared/data python scripts/cnn_seeds.py --seed 1 --recipes scenes+ft
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--log", default="cnn_seeds.jsonl")
+    p.add_argument("--recipes", default="scene-only,mix0.5+ema,scenes+ft", help="comma-separated, of: %(default)s")
     args = p.parse_args(argv)
     import tensorflow as tf
 
@@ -35,11 +38,21 @@ def main(argv=None) -> int:
 
     seed = args.seed
     allsc = datasets.load_scenario(datasets.ALL_SCENES, seed=seed)
+    pre = {}
+
+    def fine_tuned(s):  # the scenes model of this seed (trained once), then fine-tuned for s
+        if not pre:
+            r = cnn.train_or_load(cnn.CNNConfig(seed=seed, steps=1200, ema=0.99), allsc)
+            pre["path"] = str(r.cache_path)
+        return cnn.CNNConfig(seed=seed, init=pre["path"], focus=s, mix=0.5, ema=0.99, steps=300, lr=1e-3), allsc
+
     recipes = {
         "scene-only": lambda s: (cnn.CNNConfig(seed=seed), datasets.load_scenario(s, seed=seed)),
         "mix0.5+ema": lambda s: (cnn.CNNConfig(seed=seed, focus=s, mix=0.5, ema=0.99), allsc),
+        "scenes+ft": fine_tuned,
     }
-    for name, make in recipes.items():
+    for name in args.recipes.split(","):
+        make = recipes[name]
         for s in SCENARIOS:
             cfg, ds = make(s)
             res = cnn.train_cnn(cfg, ds)
