@@ -1,10 +1,10 @@
-"""Both CNN recipes over other split seeds: own scenario and the scenarios a model was not made for.
+"""The CNN recipes over other split seeds: own scenario and the scenarios a model was not made for.
 
 For one seed, trains per scenario (a) our model on its own training photos only, (b) focus on the
-scenario with mix 0.5 of the other scenarios' training photos and EMA 0.99 (600 steps), and (c) the
-committed recipe: (b) as a 300-step fine-tuning (lr 1e-3) of a model trained on all the scenarios'
-training photos (1200 steps, EMA 0.99, trained once per seed), each on that seed's training photos, and scores it on that seed's test split of every scenario
-(64x64) next to the best baseline fitted on the model's own training photos and on the scored
+scenario with mix 0.5 of the other scenarios' training photos and EMA 0.99 (600 steps), and (c) one
+member of the committed recipe: (b) as a 300-step fine-tuning (lr 1e-3) of a model trained on all the
+scenarios' training photos (1200 steps, EMA 0.99, trained once per seed), each on that seed's training
+photos, and scores it on that seed's test split of every scenario (64x64) next to the best baseline fitted on the model's own training photos and on the scored
 scenario's. One JSON line per model is appended to ``--log``. TensorFlow runs on one thread so two
 seeds can run side by side on 2 cores (what docs/CNN.md's "Other seeds" table did).
 
