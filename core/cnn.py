@@ -1010,7 +1010,7 @@ def _starting_weights(init: str, seed: int) -> list:
     members = [layer for layer in model.layers if layer.name.startswith("member")]
     if not members:
         return model.get_weights()
-    seed0 = CNNConfig.from_dict((load_card(init) or {}).get("config") or {}).seed
+    seed0 = int(((load_card(init) or {}).get("config") or {}).get("seed", 0))  # the ensemble's first seed
     return members[(seed - seed0) % len(members)].get_weights()
 
 
@@ -1043,9 +1043,12 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
             break
     stopped = res.stopped
     config_used = replace(config, members=len(members)) if stopped else config
-    model = build_model(config_used) if len(members) > 1 else members[0]
-    for j, m in enumerate(members if len(members) > 1 else []):
-        model.get_layer(f"member{j + 1}").set_weights(m.get_weights())
+    if len(members) == 1:  # stopped during the first member: a plain U-Net
+        model = members[0]
+    else:
+        model = build_model(config_used)
+        for k, m in enumerate(members, start=1):
+            model.get_layer(f"member{k}").set_weights(m.get_weights())
     done = history[-1]["step"] if history else 0
     state = {"last_loss": history[-1]["loss"] if history else None, "stopped": stopped}
     target, _ = _focus(config, dataset)

@@ -332,6 +332,11 @@ def reproduce_main(argv: list[str] | None = None) -> int:
         return _err(str(exc))
 
 
+def _steps(config) -> str:
+    """``"300 steps"``, or ``"2 x 300 steps"`` for an ensemble (each member trains ``steps``)."""
+    return f"{config.members} x {config.steps} steps" if config.members > 1 else f"{config.steps} steps"
+
+
 def _retrain_init(card: dict, args) -> str | None:
     """For a model fine-tuned from another (``init``, e.g. ``scenes``): retrain that one first with
     this seed, on its own data (cached), and return its path; the committed one may have seen this
@@ -346,7 +351,7 @@ def _retrain_init(card: dict, args) -> str | None:
         raise ValueError(f"the model card of {init!r} (the model {card.get('name')!r} was fine-tuned from) is missing")
     icfg = cnn.CNNConfig.from_dict({**init_card["config"], "seed": args.seed})
     ids = datasets.load_scenario(init_card["data"]["name"], args.data, seed=args.seed)
-    print(f"[{card.get('name')}] training {init!r} first ({icfg.steps} steps), to fine-tune from ...", file=sys.stderr)
+    print(f"[{card.get('name')}] training {init!r} first ({_steps(icfg)}), to fine-tune from ...", file=sys.stderr)
     res = cnn.train_or_load(icfg, ids)
     return str(res.cache_path)
 
@@ -376,11 +381,11 @@ def _reproduce(args) -> int:
             cfg = cnn.CNNConfig.from_dict({**card["config"], "seed": args.seed, "init": init}) if card else None
             cfg = cfg or cnn.CNNConfig(seed=args.seed)
             train_ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed) if cfg.focus else ds
-            print(f"[{sc}] training our model ({cfg.steps} steps) ...", file=sys.stderr, flush=True)
+            print(f"[{sc}] training our model ({_steps(cfg)}) ...", file=sys.stderr, flush=True)
             r = cnn.train_or_load(cfg, train_ds)
             ours, ours_label, ours_seconds = (
                 r.model,
-                f"ours (trained, {r.config.steps} steps)",
+                f"ours (trained, {_steps(r.config)})",
                 r.card["training"]["seconds"],
             )
         ev_ours = cnn.evaluate(ours, ds)

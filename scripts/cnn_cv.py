@@ -59,9 +59,12 @@ def _best(ev: dict) -> float:
     return ev["aggregate"][ev["best_baseline"]]["accuracy"]
 
 
-def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: Path | None = None) -> dict:
-    from core import cnn, datasets
-    from core.baselines import fit_ab_baselines
+def fold_dataset(scenario: str, fold: int, protocol: str = "all"):
+    """The training photos of fold k's split: the rest of the training part as ``train``, fold k as ``test``.
+
+    ``protocol="scene"``: the scenario's photos only; ``"all"``: every scenario's, fold k of each held out.
+    """
+    from core import datasets
 
     if protocol == "scene":
         full = datasets.load_scenario(scenario, seed=0)
@@ -71,12 +74,19 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: P
         held = set().union(*(fold_names(s, fold) for s in SCENARIOS))
     train = tuple(i for i in full.train_idx if full.names[i] not in held)
     val = tuple(i for i in full.train_idx if full.names[i] in held)
-    ds = dataclasses.replace(
+    return dataclasses.replace(
         full,
         train_idx=train,
         test_idx=val,
         fingerprint=hashlib.sha256(f"{full.fingerprint}|cv-{protocol}-{fold}".encode()).hexdigest(),
     )
+
+
+def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: Path | None = None) -> dict:
+    from core import cnn, datasets
+    from core.baselines import fit_ab_baselines
+
+    ds = fold_dataset(scenario, fold, protocol)
     focus = scenario if protocol == "all" and scenario != datasets.ALL_SCENES else None
     cfg = cnn.CNNConfig(**{"focus": focus, **config})
     res = cnn.train_cnn(cfg, ds)
@@ -96,18 +106,6 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: P
     return out
 
 
-def _fold_data(fold: int):
-    """The ``all`` protocol's data for fold k: (training dataset of all scenarios, held-out part per scenario)."""
-    from core import datasets
-
-    full = datasets.load_scenario(datasets.ALL_SCENES, seed=0)
-    held = set().union(*(fold_names(s, fold) for s in SCENARIOS))
-    train = tuple(i for i in full.train_idx if full.names[i] not in held)
-    val = tuple(i for i in full.train_idx if full.names[i] in held)
-    ds = dataclasses.replace(full, train_idx=train, test_idx=val)
-    return ds, {s: ds.subset(s) for s in SCENARIOS}
-
-
 def ensemble(dirs: list[Path], folds=(0, 1)) -> None:
     """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
 
@@ -115,13 +113,14 @@ def ensemble(dirs: list[Path], folds=(0, 1)) -> None:
     of every folder are averaged and scored on fold k of every scenario, next to the best
     baseline fitted on the model's own training photos / on the scored scenario's.
     """
-    from core import cnn
+    from core import cnn, datasets
     from core.baselines import fit_ab_baselines
     from core.metrics import report_accuracy
 
     pooled = collections.defaultdict(lambda: np.zeros(4))  # (model, scored) -> sums of n*acc, n*own, n*target, n
     for fold in folds:
-        ds, parts = _fold_data(fold)
+        ds = fold_dataset(datasets.ALL_SCENES, fold)
+        parts = {s: ds.subset(s) for s in SCENARIOS}
         arrays = {t: parts[t].arrays("test", cnn.REPORT_SIZE) for t in SCENARIOS}  # (N, 64, 64, 1), (N, 64, 64, 2)
         target_best = {t: _best(cnn.evaluate(None, parts[t])) for t in SCENARIOS}
         for s in SCENARIOS:

@@ -4,9 +4,10 @@ For one seed, trains per scenario (a) our model on its own training photos only,
 scenario with mix 0.5 of the other scenarios' training photos and EMA 0.99 (600 steps), and (c) one
 member of the committed recipe: (b) as a 300-step fine-tuning (lr 1e-3) of a model trained on all the
 scenarios' training photos (1200 steps, EMA 0.99, trained once per seed), each on that seed's training
-photos, and scores it on that seed's test split of every scenario (64x64) next to the best baseline fitted on the model's own training photos and on the scored
-scenario's. One JSON line per model is appended to ``--log``. TensorFlow runs on one thread so two
-seeds can run side by side on 2 cores (what docs/CNN.md's "Other seeds" table did).
+photos, and scores it on that seed's test split of every scenario (64x64) next to the best baseline
+fitted on the model's own training photos and on the scored scenario's. One JSON line per model is
+appended to ``--log``. TensorFlow runs on one thread so two seeds can run side by side on 2 cores
+(what docs/CNN.md's "Other seeds" table did).
 
     COLORLAB_DATA=../shared/data python scripts/cnn_seeds.py --seed 1
     COLORLAB_DATA=../shared/data python scripts/cnn_seeds.py --seed 1 --recipes scenes+ft
@@ -38,6 +39,8 @@ def main(argv=None) -> int:
 
     seed = args.seed
     allsc = datasets.load_scenario(datasets.ALL_SCENES, seed=seed)
+    targets = {t: datasets.load_scenario(t, seed=seed) for t in SCENARIOS}
+    scored = {t: cnn.evaluate(None, targets[t]) for t in SCENARIOS}  # baselines fitted on t's own photos
     pre = {}
 
     def fine_tuned(s):  # the scenes model of this seed (trained once), then fine-tuned for s
@@ -59,10 +62,8 @@ def main(argv=None) -> int:
             own = cnn.baselines_from_card(res.card)
             out = {"seed": seed, "recipe": name, "model": s, "secs": round(res.seconds)}
             for t in SCENARIOS:
-                target = datasets.load_scenario(t, seed=seed)
-                a = cnn.evaluate(res.model, target, baselines=own)
-                b = cnn.evaluate(None, target)
-                best = [x["aggregate"][x["best_baseline"]]["accuracy"] for x in (a, b)]
+                a = cnn.evaluate(res.model, targets[t], baselines=own)
+                best = [x["aggregate"][x["best_baseline"]]["accuracy"] for x in (a, scored[t])]
                 acc = a["aggregate"]["model"]["accuracy"]
                 out[t] = [round(100 * acc, 1), round(100 * best[0], 1), round(100 * best[1], 1)]
             with open(args.log, "a") as f:
