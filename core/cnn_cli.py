@@ -25,6 +25,17 @@ def _quiet_tf() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _print_progress(ev: dict, prefix: str = "") -> None:
+    """Print a training event to stderr when it carries accuracies (every ``eval_every`` steps)."""
+    if ev["train_acc"] is not None:
+        print(
+            f"{prefix}step {ev['step']}/{ev['steps']}  epoch {ev['epoch']:.1f}  loss {ev['loss']:.4g}  "
+            f"train acc {_pct(ev['train_acc'])}  test acc {_pct(ev['test_acc'])}  {ev['seconds']:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _err(msg: str) -> int:
     print(f"error: {msg}", file=sys.stderr)
     return 1
@@ -205,16 +216,7 @@ def _train(args) -> int:
     )
     print(f"training {config.arch} on {ds!r}", file=sys.stderr)
 
-    def progress(ev):
-        if ev["train_acc"] is not None:
-            print(
-                f"step {ev['step']}/{ev['steps']}  epoch {ev['epoch']:.1f}  loss {ev['loss']:.4g}  "
-                f"train acc {_pct(ev['train_acc'])}  test acc {_pct(ev['test_acc'])}  {ev['seconds']:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    res = cnn.train_or_load(config, ds, cache=False if args.no_cache else None, progress=progress)
+    res = cnn.train_or_load(config, ds, cache=False if args.no_cache else None, progress=_print_progress)
     print(res.message, file=sys.stderr)
     card = res.card
     if args.out:
@@ -365,9 +367,13 @@ def _reproduce(args) -> int:
         if args.skip_report_net:
             rep, ev_rep = None, cnn.evaluate(None, ds)  # the baselines only
         else:
-            print(f"[{sc}] training the report's network: {args.steps} steps, batch 3 ...", file=sys.stderr, flush=True)
+            print(
+                f"[{sc}] the report's network: {args.steps} steps, batch 3 (loaded if cached, else trained) ...",
+                file=sys.stderr,
+                flush=True,
+            )
             rcfg = cnn.CNNConfig(arch="report", steps=args.steps, seed=args.seed, optimizer=args.optimizer)
-            rep = cnn.train_or_load(rcfg, ds)
+            rep = cnn.train_or_load(rcfg, ds, progress=lambda ev, sc=sc: _print_progress(ev, f"[{sc}] "))
             print(f"[{sc}] {rep.message}", file=sys.stderr, flush=True)
             ev_rep = cnn.evaluate(rep.model, ds)
         if not args.retrain_ours and sc in cnn.committed_models():
@@ -382,7 +388,7 @@ def _reproduce(args) -> int:
             cfg = cfg or cnn.CNNConfig(seed=args.seed)
             train_ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed) if cfg.focus else ds
             print(f"[{sc}] training our model ({_steps(cfg)}) ...", file=sys.stderr, flush=True)
-            r = cnn.train_or_load(cfg, train_ds)
+            r = cnn.train_or_load(cfg, train_ds, progress=lambda ev, sc=sc: _print_progress(ev, f"[{sc}] "))
             ours, ours_label, ours_seconds = (
                 r.model,
                 f"ours (trained, {_steps(r.config)})",

@@ -471,7 +471,9 @@ def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
         )
         == 0
     )
-    card = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    card = json.loads(captured.out)
+    assert "step 2/2" in captured.err and "train acc" in captured.err  # progress lines go to stderr
     assert card["training"]["steps"] == 2 and (out / "photos.keras").is_file() and (out / "photos.json").is_file()
     assert main(["eval", "--model", str(out / "photos.keras"), "--images", str(tmp_path / "photos"), "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
