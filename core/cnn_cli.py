@@ -11,6 +11,7 @@ returns an exit code: 0 success, 1 failure (a clear message on stderr), 2 bad us
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -364,6 +365,7 @@ def _reproduce(args) -> int:
     results = {}
     for sc in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
         ds = datasets.load_scenario(sc, args.data, seed=args.seed)
+        progress = functools.partial(_print_progress, prefix=f"[{sc}] ")
         if args.skip_report_net:
             rep, ev_rep = None, cnn.evaluate(None, ds)  # the baselines only
         else:
@@ -373,7 +375,7 @@ def _reproduce(args) -> int:
                 flush=True,
             )
             rcfg = cnn.CNNConfig(arch="report", steps=args.steps, seed=args.seed, optimizer=args.optimizer)
-            rep = cnn.train_or_load(rcfg, ds, progress=lambda ev, sc=sc: _print_progress(ev, f"[{sc}] "))
+            rep = cnn.train_or_load(rcfg, ds, progress=progress)
             print(f"[{sc}] {rep.message}", file=sys.stderr, flush=True)
             ev_rep = cnn.evaluate(rep.model, ds)
         if not args.retrain_ours and sc in cnn.committed_models():
@@ -388,7 +390,7 @@ def _reproduce(args) -> int:
             cfg = cfg or cnn.CNNConfig(seed=args.seed)
             train_ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed) if cfg.focus else ds
             print(f"[{sc}] training our model ({_steps(cfg)}) ...", file=sys.stderr, flush=True)
-            r = cnn.train_or_load(cfg, train_ds, progress=lambda ev, sc=sc: _print_progress(ev, f"[{sc}] "))
+            r = cnn.train_or_load(cfg, train_ds, progress=progress)
             ours, ours_label, ours_seconds = (
                 r.model,
                 f"ours (trained, {_steps(r.config)})",

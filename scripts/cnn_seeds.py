@@ -16,6 +16,7 @@ appended to ``--log``. TensorFlow runs on one thread so two seeds can run side b
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -41,13 +42,13 @@ def main(argv=None) -> int:
     allsc = datasets.load_scenario(datasets.ALL_SCENES, seed=seed)
     targets = {t: datasets.load_scenario(t, seed=seed) for t in SCENARIOS}
     scored = {t: cnn.evaluate(None, targets[t]) for t in SCENARIOS}  # baselines fitted on t's own photos
-    pre = {}
 
-    def fine_tuned(s):  # the scenes model of this seed (trained once), then fine-tuned for s
-        if not pre:
-            r = cnn.train_or_load(cnn.CNNConfig(seed=seed, steps=1200, ema=0.99), allsc)
-            pre["path"] = str(r.cache_path)
-        return cnn.CNNConfig(seed=seed, init=pre["path"], focus=s, mix=0.5, ema=0.99, steps=300, lr=1e-3), allsc
+    @functools.cache
+    def scenes_model() -> str:  # the scenes model of this seed, trained once
+        return str(cnn.train_or_load(cnn.CNNConfig(seed=seed, steps=1200, ema=0.99), allsc).cache_path)
+
+    def fine_tuned(s):  # the scenes model, then fine-tuned for s
+        return cnn.CNNConfig(seed=seed, init=scenes_model(), focus=s, mix=0.5, ema=0.99, steps=300, lr=1e-3), allsc
 
     recipes = {
         "scene-only": lambda s: (cnn.CNNConfig(seed=seed), datasets.load_scenario(s, seed=seed)),
