@@ -55,16 +55,31 @@ def _card_summary(card: dict | None) -> None:
     cfg = card.get("config") or {}
     scored = card.get("scored_on")
     if cfg.get("focus") and scored:
-        mix = float(cfg.get("mix") or 0.0)
+        focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
+        if cfg.get("gate"):
+            how = (
+                f"a specialist U-Net trained on {focus}'s {scored.get('train')} training photos only and a generalist "
+                f"with {100 * mix:.0f}% of its crops from the other scenarios', weighed per photo by a scene gate"
+            )
+        else:
+            how = (
+                f"{100 * (1 - mix):.0f}% of its training crops from {focus}'s {scored.get('train')} training photos, "
+                f"{100 * mix:.0f}% from the other scenarios'"
+            )
         trained_on = (
-            f"made for **{cfg['focus']}**: {100 * (1 - mix):.0f}% of its training crops from {cfg['focus']}'s "
-            f"{scored.get('train')} training photos, {100 * mix:.0f}% from the other scenarios' "
-            f"({data.get('train')} training photos in all; {data.get('test')} test photos never seen)"
+            f"made for **{focus}**: {how} ({data.get('train')} training photos in all; "
+            f"{data.get('test')} test photos never seen)"
         )
     else:
         trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
     members = int(cfg.get("members") or 1)
-    arch = f"architecture **{card.get('arch')}**" + (f", the average of {members} U-Nets" if members > 1 else "")
+    if cfg.get("gate"):
+        shape = ", two U-Nets and a scene gate"
+    elif members > 1:
+        shape = f", the average of {members} U-Nets"
+    else:
+        shape = ""
+    arch = f"architecture **{card.get('arch')}**{shape}"
     if cfg.get("init"):
         trained_on += f", fine-tuned from the model **{Path(str(cfg['init'])).stem}**"
     parts = [

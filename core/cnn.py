@@ -73,6 +73,7 @@ __all__ = [
     "count_parameters",
     "train_cnn",
     "train_or_load",
+    "gated_model",
     "cache_dir",
     "cache_key",
     "save_model",
@@ -174,6 +175,7 @@ class CNNConfig:
     working_size: int = 96  # ours: longest side a photo is scaled to for prediction by colorize()
     init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
     members: int = 1  # ours: U-Nets trained one after another (seeds seed, seed+1, ...), their a/b averaged
+    gate: bool = False  # ours, focus, members=2: a specialist and a generalist (mix), weighed per photo by a gate
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
 
     def __post_init__(self):
@@ -217,6 +219,12 @@ class CNNConfig:
             (
                 self.members == 1 or (self.arch == "ours" and self.loss != "bins"),
                 "members > 1 (an ensemble) needs arch='ours' and a regression loss",
+            ),
+            (
+                not self.gate or (self.focus is not None and self.mix > 0 and self.members == 2),
+                "gate needs focus (the scenario), mix > 0 (the generalist's share of other scenarios' crops) "
+                f"and members=2 (a specialist and a generalist); got focus={self.focus!r}, mix={self.mix}, "
+                f"members={self.members}",
             ),
         ]
         for ok, msg in checks:
@@ -270,7 +278,7 @@ def build_model(config: CNNConfig | str = "ours"):
     if config.arch == "report":
         return _build_report(config)
     if config.members > 1:
-        return _build_ensemble(config)
+        return _build_gated(config) if config.gate else _build_ensemble(config)
     return _build_ours(config)
 
 
@@ -285,6 +293,116 @@ def _build_ensemble(config: CNNConfig):
         outs.append(member(inp))  # (N, h, w, 2) each
     out = keras.layers.Average(name="mean")(outs)  # (N, h, w, 2), ab + 128
     return keras.Model(inp, out, name="ours_ensemble")
+
+
+def _build_gated(config: CNNConfig):
+    """A specialist (``member1``) and a generalist (``member2``) U-Net, weighed per photo by a scene gate.
+
+    Output: ``p * member1 + (1 - p) * member2`` (ab + 128), where ``p`` = :func:`_build_gate`'s
+    probability that the photo is of the scenario the model is for: a photo of it gets the
+    specialist's colours, any other photo the generalist's.
+    """
+    keras = _keras()
+    layers = keras.layers
+    one = replace(config, members=1, gate=False)
+    inp = keras.Input((None, None, 1), name="L")
+    spec = _build_ours(one, name="member1")(inp)  # (N, h, w, 2), ab + 128
+    gen = _build_ours(one, name="member2")(inp)  # (N, h, w, 2)
+    p = layers.Reshape((1, 1, 1), name="p_own")(_build_gate()(inp))  # (N, 1, 1, 1)
+    q = layers.Rescaling(-1.0, offset=1.0, name="p_other")(p)  # 1 - p
+    out = layers.Add(name="blend")([layers.Multiply(name="own")([spec, p]), layers.Multiply(name="other")([gen, q])])
+    return keras.Model(inp, out, name="ours_gated")
+
+
+#: The gate's histogram levels (of L / 100) and their softness: sigmoid((x - level) / softness).
+GATE_LEVELS = tuple(float(v) for v in np.linspace(0.05, 0.95, 16))
+GATE_SOFTNESS = 0.05
+
+
+def _build_gate(name: str = "gate"):
+    """The scene gate: a logistic regression on fixed features of the photo's lightness.
+
+    Input L / 100, ``(N, h, w, 1)``, any size; it is squashed to 64 x 64 (the report's view).
+    Features (80): the 8 x 8 block means (where the light and the dark are) and a soft
+    cumulative histogram (the share of pixels above each of :data:`GATE_LEVELS`).
+    Output ``(N, 1)``: the probability that the photo is of the model's scenario.
+    The feature layers are fixed; ``gate_p`` is fitted by :func:`_fit_gate`.
+    """
+    keras = _keras()
+    layers = keras.layers
+    k = len(GATE_LEVELS)
+    inp = keras.Input((None, None, 1), name="L")
+    x = layers.Resizing(REPORT_SIZE, REPORT_SIZE, antialias=True, name="gate_view")(inp)  # (N, 64, 64, 1)
+    layout = layers.Flatten(name="gate_layout")(layers.AveragePooling2D(8, name="gate_blocks")(x))  # (N, 64)
+    above = layers.Conv2D(k, 1, activation="sigmoid", trainable=False, name="gate_levels")(x)  # (N, 64, 64, k)
+    hist = layers.GlobalAveragePooling2D(name="gate_hist")(above)  # (N, k)
+    feats = layers.Concatenate(name="gate_features")([layout, hist])  # (N, 80)
+    p = layers.Dense(1, activation="sigmoid", name="gate_p")(feats)  # (N, 1)
+    model = keras.Model(inp, p, name=name)
+    levels = np.asarray(GATE_LEVELS, np.float32)
+    model.get_layer("gate_levels").set_weights(
+        [np.full((1, 1, 1, k), 1.0 / GATE_SOFTNESS, np.float32), -levels / GATE_SOFTNESS]
+    )
+    return model
+
+
+def gated_model(specialist, generalist, dataset, config: CNNConfig):
+    """Join two trained U-Nets and a scene gate fitted on a dataset's training photos (see ``CNNConfig.gate``).
+
+    Parameters
+    ----------
+    specialist, generalist : keras.Model
+        Single U-Nets built with ``config``'s architecture (``width``, ``context``): member 1 and member 2.
+    dataset : core.datasets.PhotoDataset
+        Several scenarios (``groups``); the gate learns to tell ``config.focus``'s training photos from the others'.
+    config : CNNConfig
+        With ``gate=True``.
+
+    Returns
+    -------
+    model : keras.Model
+        Output ``p * specialist + (1 - p) * generalist`` (ab + 128), ``p`` the gate's per-photo probability.
+    gate : dict
+        What the gate was fitted on, and its accuracy on those photos (for the model card).
+    """
+    model = build_model(config)
+    model.get_layer("member1").set_weights(specialist.get_weights())
+    model.get_layer("member2").set_weights(generalist.get_weights())
+    return model, _fit_gate(model, dataset, config.focus)
+
+
+def _fit_gate(model, dataset, focus: str) -> dict:
+    """Fit the gate of a gated model on the training photos of every scenario: is it ``focus``?
+
+    A logistic regression (scikit-learn, C = 1, on standardised features) on the 64 x 64
+    training photos and their mirror images; the standardisation is folded into ``gate_p``.
+    Returns a summary for the model card.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    keras = _keras()
+    gate = model.get_layer("gate")
+    features = keras.Model(gate.input, gate.get_layer("gate_features").output)
+    L, _ = dataset.arrays("train", REPORT_SIZE)  # (N, 64, 64, 1), L in [0, 100]
+    x = np.concatenate([L, L[:, :, ::-1]]) / 100.0  # (2N, 64, 64, 1): the photos and their mirror images
+    groups = np.array([dataset.groups[i] for i in dataset.train_idx])
+    y = np.concatenate([groups, groups]) == focus  # (2N,) bool
+    if y.all() or not y.any():
+        raise ValueError(f"the gate needs training photos of {focus!r} and of other scenarios")
+    f = keras.ops.convert_to_numpy(features(x, training=False)).astype(np.float64)  # (2N, 80)
+    mu, sd = f.mean(axis=0), f.std(axis=0) + 1e-6
+    clf = LogisticRegression(C=1.0, max_iter=5000).fit((f - mu) / sd, y)
+    w = clf.coef_[0] / sd  # (80,): the weights on raw features
+    b = clf.intercept_[0] - float(np.sum(clf.coef_[0] * mu / sd))
+    gate.get_layer("gate_p").set_weights([w[:, None].astype(np.float32), np.array([b], np.float32)])
+    p = keras.ops.convert_to_numpy(gate(x, training=False))[:, 0]  # (2N,)
+    return {
+        "focus": focus,
+        "features": f"8x8 block means and a soft histogram ({len(GATE_LEVELS)} levels) of L at 64x64",
+        "fit": "logistic regression, C=1, standardised features, training photos and their mirror images",
+        "photos": {"focus": int(y.sum() // 2), "other": int((~y).sum() // 2)},
+        "train_accuracy": float(np.mean((p > 0.5) == y)),
+    }
 
 
 def _build_report(config: CNNConfig):
@@ -1017,6 +1135,8 @@ def _starting_weights(init: str, seed: int) -> list:
 def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, verbose) -> TrainResult:
     """Train ``config.members`` U-Nets one after another (seeds ``seed``, ``seed + 1``, ...) and average them.
 
+    With ``gate``, member 1 trains on the focus scenario's photos only, and the two are joined
+    by a fitted scene gate (:func:`gated_model`) instead of averaged.
     Progress events count steps over the whole ensemble and carry ``member`` (1-based);
     their accuracies are the current member's. A stop request ends training there and
     returns the members trained so far (the last one part-trained).
@@ -1035,28 +1155,41 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
             if progress is not None:
                 progress(event)
 
-        one = replace(config, members=1, seed=config.seed + i)
+        # a gated model's member 1 is the specialist: its scenario's photos only
+        mix = 0.0 if config.gate and i == 0 else config.mix
+        one = replace(config, members=1, seed=config.seed + i, gate=False, mix=mix)
         res = train_cnn(one, dataset, progress=relay, stop=stop, strategy=strategy, verbose=verbose)
         members.append(res.model)
         done_seconds += res.seconds
         if res.stopped:
             break
     stopped = res.stopped
-    config_used = replace(config, members=len(members)) if stopped else config
+    config_used = config
+    if stopped:  # the members trained so far; a gated model stopped in its specialist is that specialist alone
+        lone = config.gate and len(members) == 1
+        config_used = replace(
+            config, members=len(members), gate=config.gate and not lone, mix=0.0 if lone else config.mix
+        )
+    gate = None
     if len(members) == 1:  # stopped during the first member: a plain U-Net
         model = members[0]
+    elif config_used.gate:
+        model, gate = gated_model(members[0], members[1], dataset, config_used)
     else:
         model = build_model(config_used)
         for k, m in enumerate(members, start=1):
             model.get_layer(f"member{k}").set_weights(m.get_weights())
     done = history[-1]["step"] if history else 0
     state = {"last_loss": history[-1]["loss"] if history else None, "stopped": stopped}
-    target, _ = _focus(config, dataset)
+    target, _ = _focus(config_used, dataset)
     card = _make_card(model, config_used, dataset, done_seconds, done, state, target)
+    if gate:
+        card["gate"] = gate
     msg = (
         f"stopped at step {done} of {steps}"
         if stopped
         else f"trained {config.members} members x {one_steps} steps in {done_seconds:.1f} s"
+        + (f"; gate fitted ({100 * gate['train_accuracy']:.0f}% right on the training photos)" if gate else "")
     )
     return TrainResult(model, config_used, card, history, done_seconds, stopped, message=msg)
 
@@ -1147,7 +1280,7 @@ def cache_key(config: CNNConfig, fingerprint: str) -> str:
 
 #: Fields added after the first cache format, left out of the key while they hold these values
 #: (they change nothing there), so models cached before they existed are still found.
-_KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema": 0.0, "members": 1}
+_KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema": 0.0, "members": 1, "gate": False}
 
 
 def _key_fields(config: CNNConfig) -> dict:

@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--members", type=int, default=1, help="ours: train N U-Nets (seeds --seed, --seed+1, ...) and average them"
     )
+    t.add_argument(
+        "--gate",
+        action="store_true",
+        help="with --scenario NAME --mix M --members 2: member 1 trains on NAME's photos only, member 2 with the "
+        "mix, and a scene gate weighs them per photo by how likely it is a NAME photo",
+    )
     t.add_argument("--no-cache", action="store_true", help="train even when the cache holds this model")
 
     e = sub.add_parser("eval", help="score a model and the baselines")
@@ -202,6 +208,7 @@ def _train(args) -> int:
             "ema": args.ema,
             "focus": focus,
             "mix": args.mix or None,
+            "gate": args.gate or None,
         }.items()
         if v is not None
     }

@@ -22,6 +22,7 @@ Examples::
     python scripts/cnn_cv.py --scenario scenes --fold 0 --save cvmodels/
     python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.25}'
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1     # runs saved with --save runs/seedN
+    python scripts/cnn_cv.py --gated runs/specialist runs/generalist   # joined by a scene gate
     python scripts/cnn_cv.py --summary cv.jsonl
 """
 
@@ -106,12 +107,24 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: P
     return out
 
 
-def ensemble(dirs: list[Path], folds=(0, 1)) -> None:
+def _gated(spec_path: Path, gen_path: Path, ds):
+    """A scene-gated model (``CNNConfig.gate``) from two saved runs, its gate fitted on the fold's training photos."""
+    from core import cnn
+
+    cfg = cnn.CNNConfig.from_dict(cnn.load_card(spec_path)["config"])
+    mix = cnn.load_card(gen_path)["config"].get("mix") or 0.5
+    cfg = dataclasses.replace(cfg, members=2, gate=True, mix=mix, init=None)
+    return cnn.gated_model(cnn.load_model(spec_path), cnn.load_model(gen_path), ds, cfg)[0]
+
+
+def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False) -> None:
     """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
 
     Protocol ``all``: for each scenario and fold, the models ``<dir>/<scenario>-all-fold<k>.keras``
     of every folder are averaged and scored on fold k of every scenario, next to the best
     baseline fitted on the model's own training photos / on the scored scenario's.
+    ``gated``: two folders, a specialist's runs and a generalist's, joined by a scene gate
+    (``CNNConfig.gate``) fitted on the fold's training photos, instead of averaged.
     """
     from core import cnn, datasets
     from core.baselines import fit_ab_baselines
@@ -124,7 +137,8 @@ def ensemble(dirs: list[Path], folds=(0, 1)) -> None:
         arrays = {t: parts[t].arrays("test", cnn.REPORT_SIZE) for t in SCENARIOS}  # (N, 64, 64, 1), (N, 64, 64, 2)
         target_best = {t: _best(cnn.evaluate(None, parts[t])) for t in SCENARIOS}
         for s in SCENARIOS:
-            models = [cnn.load_model(d / f"{s}-all-fold{fold}.keras") for d in dirs]
+            paths = [d / f"{s}-all-fold{fold}.keras" for d in dirs]
+            models = [_gated(*paths, ds)] if gated else [cnn.load_model(p) for p in paths]
             own = fit_ab_baselines(*parts[s].gray_ab("train", cnn.REPORT_SIZE))
             for t in SCENARIOS:
                 ab = np.mean([cnn.predict_ab(m, arrays[t][0]) for m in models], axis=0)  # (N, 64, 64, 2)
@@ -144,7 +158,7 @@ def ensemble(dirs: list[Path], folds=(0, 1)) -> None:
         f"own scenario, mean gap {np.mean(diag):+.1f}; other scenarios: min gap {min(off):+.1f}, mean {np.mean(off):+.1f}"
     )
     print(
-        "cells: accuracy on the held-out folds (ensemble - best baseline fitted on the model's / the scored scenario's photos)"
+        "cells: accuracy on the held-out folds (model - best baseline fitted on the model's / the scored scenario's photos)"
     )
 
 
@@ -185,13 +199,20 @@ def main(argv=None) -> int:
         "--save", metavar="DIR", type=Path, help="also save the model as DIR/<scenario>-<protocol>-fold<k>.keras"
     )
     p.add_argument("--ensemble", metavar="DIR", nargs="+", type=Path, help="score the average of runs saved by --save")
+    p.add_argument(
+        "--gated",
+        metavar="DIR",
+        nargs=2,
+        type=Path,
+        help="score a specialist's and a generalist's saved runs joined by a scene gate (CNNConfig.gate)",
+    )
     p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
     args = p.parse_args(argv)
     if args.summary:
         summary(Path(args.summary))
         return 0
-    if args.ensemble:
-        ensemble(args.ensemble)
+    if args.ensemble or args.gated:
+        ensemble(args.ensemble or args.gated, gated=bool(args.gated))
         return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")

@@ -40,6 +40,10 @@ def test_colorize_sample_with_committed_model_shows_image(model_name):  # noqa: 
     assert done["out"].shape == done["photo"].shape == (400, 600, 3)  # coffee, full resolution
     assert any("after (colorized)" in c for img in at.image for c in img.captions)
     assert "CNN" in list(at.table[-1].value.index)
+    from core import cnn
+
+    if ((cnn.load_card(model_name) or {}).get("config") or {}).get("gate"):  # the card summary says what it is
+        assert any("two U-Nets and a scene gate" in c.value for c in at.caption)
 
 
 def test_colorize_upload_at_full_resolution(model_name):  # noqa: F811

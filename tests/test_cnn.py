@@ -304,6 +304,49 @@ def test_focus_mixes_other_scenarios_and_scores_the_focus(tmp_path):
         cnn.CNNConfig(mix=0.5)
 
 
+def _two_scenarios():
+    """A "scenes" dataset of two scenarios a gray photo tells apart: sea (bright sky on top) and wood (upside down, inverted)."""
+    sea = [_scene(i) for i in range(8)]
+    wood = [(255 - _scene(50 + i))[::-1].copy() for i in range(6)]
+    return datasets._build(
+        "scenes",
+        [(f"sea/{i}", None, im) for i, im in enumerate(sea)] + [(f"wood/{i}", None, im) for i, im in enumerate(wood)],
+        0,
+        0.7,
+        ["sea"] * 8 + ["wood"] * 6,
+    )
+
+
+def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_generalist(tmp_path):
+    ds = _two_scenarios()
+    config = cnn.CNNConfig(focus="wood", mix=0.5, gate=True, members=2, steps=3, **TINY)
+    res = cnn.train_cnn(config, ds)
+    model = res.model
+    spec = cnn.train_cnn(cnn.CNNConfig(focus="wood", steps=3, **TINY), ds).model  # wood's photos only, seed 0
+    gen = cnn.train_cnn(cnn.CNNConfig(focus="wood", mix=0.5, seed=1, steps=3, **TINY), ds).model
+    for name, alone in (("member1", spec), ("member2", gen)):
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_layer(name).get_weights(), alone.get_weights()))
+    assert res.card["gate"]["photos"] == {"focus": 4, "other": 6} and res.card["gate"]["train_accuracy"] == 1.0
+    assert res.card["config"]["gate"] is True and "gate fitted" in res.message
+
+    L = np.stack([rgb2lab(im)[..., :1] for im in ds.part("test")])  # (4, 24, 32, 1): 2 sea, 2 wood
+    is_wood = np.array([ds.groups[i] == "wood" for i in ds.test_idx])
+    p = np.asarray(model.get_layer("gate")(L / 100.0))[:, 0]  # (4,)
+    assert (p[is_wood] > 0.9).all() and (p[~is_wood] < 0.1).all()
+    blend = p[:, None, None, None] * cnn.predict_ab(spec, L) + (1 - p[:, None, None, None]) * cnn.predict_ab(gen, L)
+    np.testing.assert_allclose(cnn.predict_ab(model, L), blend, atol=1e-3)
+
+    again = cnn.load_model(cnn.save_model(model, res.card, tmp_path, name="gated"))  # safe mode: built-in layers
+    np.testing.assert_allclose(cnn.predict_ab(again, L), cnn.predict_ab(model, L), atol=1e-5)
+    stopped = cnn.train_cnn(config, ds, stop=lambda: True)  # stopped in the specialist: that U-Net alone
+    assert stopped.stopped and not stopped.config.gate and stopped.config.members == 1 and stopped.config.mix == 0
+    assert "gate" not in stopped.card and stopped.model.get_layer("ab") is not None
+    with pytest.raises(ValueError, match="gate needs focus"):
+        cnn.CNNConfig(gate=True, members=2)
+    with pytest.raises(ValueError, match="members=2"):
+        cnn.CNNConfig(focus="wood", mix=0.5, gate=True)
+
+
 def test_report_network_trains_a_step(tiny):
     res = cnn.train_cnn(cnn.CNNConfig(arch="report", steps=2, optimizer="sgd"), tiny)
     assert res.card["optimizer"] == "sgd" and res.card["parameters"] == 75_563_904
