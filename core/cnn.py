@@ -213,7 +213,7 @@ class CNNConfig:
             (all(s >= self.size for s in self.scales), f"every scale must be >= size ({self.size}), got {self.scales}"),
             (self.working_size >= 8, f"working_size must be >= 8, got {self.working_size}"),
             (0.0 <= self.ema < 1.0, f"ema must lie in [0, 1), got {self.ema}"),
-            (0.0 <= self.mix < 1.0, f"mix must lie in [0, 1), got {self.mix}"),
+            (0.0 <= self.mix <= 1.0, f"mix must lie in [0, 1], got {self.mix}"),
             (self.mix == 0.0 or self.focus is not None, "mix needs focus (the scenario the model is for)"),
             (int(self.members) >= 1, f"members must be >= 1, got {self.members}"),
             (

@@ -294,6 +294,10 @@ def test_focus_mixes_other_scenarios_and_scores_the_focus(tmp_path):
     assert w[groups == "sea"].sum() == pytest.approx(0.25) and w[groups == "wood"].sum() == pytest.approx(0.75)
     _, only = cnn._focus(cnn.CNNConfig(focus="wood"), ds)
     assert only[groups == "sea"].sum() == 0.0
+    _, others = cnn._focus(cnn.CNNConfig(focus="wood", mix=1.0), ds)  # only the other scenarios' photos
+    assert others[groups == "wood"].sum() == 0.0 and others.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="mix must lie"):
+        cnn.CNNConfig(focus="wood", mix=1.5)
     res = cnn.train_cnn(cnn.CNNConfig(focus="wood", mix=0.25, steps=3, **TINY), ds)
     assert res.card["name"] == "wood" and res.card["metrics"]["n"] == len(target.test_idx)
     assert res.card["scored_on"]["test_files"] == target.part_names("test")
