@@ -361,8 +361,13 @@ def _retrain_init(card: dict, args) -> str | None:
         raise ValueError(f"the model card of {init!r} (the model {card.get('name')!r} was fine-tuned from) is missing")
     icfg = cnn.CNNConfig.from_dict({**init_card["config"], "seed": args.seed})
     ids = datasets.load_scenario(init_card["data"]["name"], args.data, seed=args.seed)
-    print(f"[{card.get('name')}] training {init!r} first ({_steps(icfg)}), to fine-tune from ...", file=sys.stderr)
-    res = cnn.train_or_load(icfg, ids)
+    prefix = f"[{card.get('name')}] "
+    print(
+        f"{prefix}the model {init!r} to fine-tune from ({_steps(icfg)}; loaded if cached, else trained) ...",
+        file=sys.stderr,
+    )
+    res = cnn.train_or_load(icfg, ids, progress=functools.partial(_print_progress, prefix=f"{prefix}[{init}] "))
+    print(f"{prefix}[{init}] {res.message}", file=sys.stderr, flush=True)
     return str(res.cache_path)
 
 
@@ -396,8 +401,9 @@ def _reproduce(args) -> int:
             cfg = cnn.CNNConfig.from_dict({**card["config"], "seed": args.seed, "init": init}) if card else None
             cfg = cfg or cnn.CNNConfig(seed=args.seed)
             train_ds = datasets.load_scenario(datasets.ALL_SCENES, args.data, seed=args.seed) if cfg.focus else ds
-            print(f"[{sc}] training our model ({_steps(cfg)}) ...", file=sys.stderr, flush=True)
+            print(f"[{sc}] our model ({_steps(cfg)}; loaded if cached, else trained) ...", file=sys.stderr, flush=True)
             r = cnn.train_or_load(cfg, train_ds, progress=progress)
+            print(f"[{sc}] {r.message}", file=sys.stderr, flush=True)
             ours, ours_label, ours_seconds = (
                 r.model,
                 f"ours (trained, {_steps(r.config)})",
