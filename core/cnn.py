@@ -323,8 +323,9 @@ def _build_gate(name: str = "gate"):
     """The scene gate: a logistic regression on fixed features of the photo's lightness.
 
     Input L / 100, ``(N, h, w, 1)``, any size; it is squashed to 64 x 64 (the report's view).
-    Features (80): the 8 x 8 block means (where the light and the dark are) and a soft
-    cumulative histogram (the share of pixels above each of :data:`GATE_LEVELS`).
+    Features (84): the 8 x 8 block means (where the light and the dark are), a soft
+    cumulative histogram (the share of pixels above each of :data:`GATE_LEVELS`) and the
+    texture (the mean rising and falling horizontal and vertical differences).
     Output ``(N, 1)``: the probability that the photo is of the model's scenario.
     The feature layers are fixed; ``gate_p`` is fitted by :func:`_fit_gate`.
     """
@@ -336,13 +337,22 @@ def _build_gate(name: str = "gate"):
     layout = layers.Flatten(name="gate_layout")(layers.AveragePooling2D(8, name="gate_blocks")(x))  # (N, 64)
     above = layers.Conv2D(k, 1, activation="sigmoid", trainable=False, name="gate_levels")(x)  # (N, 64, 64, k)
     hist = layers.GlobalAveragePooling2D(name="gate_hist")(above)  # (N, k)
-    feats = layers.Concatenate(name="gate_features")([layout, hist])  # (N, 80)
+    edges = layers.Conv2D(4, 3, activation="relu", use_bias=False, trainable=False, name="gate_edges")(
+        x
+    )  # (N, 62, 62, 4)
+    texture = layers.GlobalAveragePooling2D(name="gate_texture")(edges)  # (N, 4): mean rising/falling d/dx, d/dy
+    feats = layers.Concatenate(name="gate_features")([layout, hist, texture])  # (N, 84)
     p = layers.Dense(1, activation="sigmoid", name="gate_p")(feats)  # (N, 1)
     model = keras.Model(inp, p, name=name)
     levels = np.asarray(GATE_LEVELS, np.float32)
     model.get_layer("gate_levels").set_weights(
         [np.full((1, 1, 1, k), 1.0 / GATE_SOFTNESS, np.float32), -levels / GATE_SOFTNESS]
     )
+    d = np.zeros((3, 3, 1, 4), np.float32)  # central differences: +d/dx, -d/dx, +d/dy, -d/dy
+    d[1, 2, 0, 0], d[1, 0, 0, 0] = 0.5, -0.5
+    d[2, 1, 0, 2], d[0, 1, 0, 2] = 0.5, -0.5
+    d[..., 1], d[..., 3] = -d[..., 0], -d[..., 2]
+    model.get_layer("gate_edges").set_weights([d])
     return model
 
 
@@ -389,16 +399,16 @@ def _fit_gate(model, dataset, focus: str) -> dict:
     y = np.concatenate([groups, groups]) == focus  # (2N,) bool
     if y.all() or not y.any():
         raise ValueError(f"the gate needs training photos of {focus!r} and of other scenarios")
-    f = keras.ops.convert_to_numpy(features(x, training=False)).astype(np.float64)  # (2N, 80)
+    f = keras.ops.convert_to_numpy(features(x, training=False)).astype(np.float64)  # (2N, 84)
     mu, sd = f.mean(axis=0), f.std(axis=0) + 1e-6
     clf = LogisticRegression(C=1.0, max_iter=5000).fit((f - mu) / sd, y)
-    w = clf.coef_[0] / sd  # (80,): the weights on raw features
+    w = clf.coef_[0] / sd  # (84,): the weights on raw features
     b = clf.intercept_[0] - float(np.sum(clf.coef_[0] * mu / sd))
     gate.get_layer("gate_p").set_weights([w[:, None].astype(np.float32), np.array([b], np.float32)])
     p = keras.ops.convert_to_numpy(gate(x, training=False))[:, 0]  # (2N,)
     return {
         "focus": focus,
-        "features": f"8x8 block means and a soft histogram ({len(GATE_LEVELS)} levels) of L at 64x64",
+        "features": f"8x8 block means, a soft histogram ({len(GATE_LEVELS)} levels) and the mean |dx|, |dy| of L at 64x64",
         "fit": "logistic regression, C=1, standardised features, training photos and their mirror images",
         "photos": {"focus": int(y.sum() // 2), "other": int((~y).sum() // 2)},
         "train_accuracy": float(np.mean((p > 0.5) == y)),

@@ -321,6 +321,23 @@ def _two_scenarios():
     )
 
 
+def test_gate_features_known_answers():
+    import keras
+
+    gate = cnn._build_gate()
+    features = keras.Model(gate.input, gate.get_layer("gate_features").output)  # (N, 84)
+    flat = np.full((1, 64, 64, 1), 0.5, np.float32)  # L = 50 everywhere
+    f = np.asarray(features(flat))[0]
+    np.testing.assert_allclose(f[:64], 0.5, atol=1e-6)  # the 8 x 8 block means
+    above = 1 / (1 + np.exp(-(0.5 - np.array(cnn.GATE_LEVELS)) / cnn.GATE_SOFTNESS))
+    np.testing.assert_allclose(f[64:80], above, atol=1e-5)  # soft share of pixels above each level
+    np.testing.assert_allclose(f[80:], 0.0, atol=1e-7)  # no texture
+    ramp = np.tile(np.linspace(0, 0.63, 64, dtype=np.float32), (64, 1))[None, ..., None]  # +0.01 per column
+    np.testing.assert_allclose(np.asarray(features(ramp))[0, 80:], [0.01, 0, 0, 0], atol=1e-6)  # rising d/dx only
+    big = np.full((1, 96, 72, 1), 0.5, np.float32)  # any size is squashed to 64 x 64 first
+    np.testing.assert_allclose(np.asarray(features(big))[0], f, atol=1e-5)
+
+
 def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_generalist(tmp_path):
     ds = _two_scenarios()
     config = cnn.CNNConfig(focus="wood", mix=0.5, gate=True, members=2, steps=3, **TINY)
