@@ -314,6 +314,10 @@ def _build_gated(config: CNNConfig):
     return keras.Model(inp, out, name="ours_gated")
 
 
+#: The gate's feature set: part of a gated model's cache key, so a change of features is never served from the cache.
+#: 2: block means, soft histogram and texture (1, never released: without texture).
+GATE_VERSION = 2
+
 #: The gate's histogram levels (of L / 100) and their softness: sigmoid((x - level) / softness).
 GATE_LEVELS = tuple(float(v) for v in np.linspace(0.05, 0.95, 16))
 GATE_SOFTNESS = 0.05
@@ -1294,13 +1298,16 @@ _KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema":
 
 
 def _key_fields(config: CNNConfig) -> dict:
-    """The config as it enters the cache key: bin settings only count for ``loss="bins"``."""
+    """The config as it enters the cache key: bin settings only count for ``loss="bins"``, and a
+    gated model's key names its gate's features (:data:`GATE_VERSION`)."""
     d = config.to_dict()
     if config.loss != "bins":
         d.pop("bins"), d.pop("bin_sigma")
     for name, default in _KEY_OPTIONAL.items():
         if name in d and d[name] == default:
             del d[name]
+    if config.gate:
+        d["gate"] = GATE_VERSION
     return d
 
 

@@ -213,6 +213,9 @@ def test_cache_key_ignores_settings_that_change_nothing():
     assert cnn.cache_key(cnn.CNNConfig(loss="bins"), fp) != cnn.cache_key(cnn.CNNConfig(loss="bins", bins=32), fp)
     assert cnn.cache_key(cnn.CNNConfig(ema=0.99), fp) != base
     assert cnn.cache_key(cnn.CNNConfig(focus="beach", mix=0.5), fp) != cnn.cache_key(cnn.CNNConfig(focus="beach"), fp)
+    gated = cnn.CNNConfig(focus="beach", mix=0.5, members=2, gate=True)
+    assert cnn._key_fields(gated)["gate"] == cnn.GATE_VERSION  # a new gate's features never load an old model
+    assert cnn.cache_key(gated, fp) != cnn.cache_key(replace(gated, gate=False), fp)
     assert cnn.cache_key(cnn.CNNConfig(), "e" * 64) != base
 
 
