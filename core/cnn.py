@@ -341,9 +341,8 @@ def _build_gate(name: str = "gate"):
     layout = layers.Flatten(name="gate_layout")(layers.AveragePooling2D(8, name="gate_blocks")(x))  # (N, 64)
     above = layers.Conv2D(k, 1, activation="sigmoid", trainable=False, name="gate_levels")(x)  # (N, 64, 64, k)
     hist = layers.GlobalAveragePooling2D(name="gate_hist")(above)  # (N, k)
-    edges = layers.Conv2D(4, 3, activation="relu", use_bias=False, trainable=False, name="gate_edges")(
-        x
-    )  # (N, 62, 62, 4)
+    # (N, 62, 62, 4): rectified differences, rising and falling, along x and y
+    edges = layers.Conv2D(4, 3, activation="relu", use_bias=False, trainable=False, name="gate_edges")(x)
     texture = layers.GlobalAveragePooling2D(name="gate_texture")(edges)  # (N, 4): mean rising/falling d/dx, d/dy
     feats = layers.Concatenate(name="gate_features")([layout, hist, texture])  # (N, 84)
     p = layers.Dense(1, activation="sigmoid", name="gate_p")(feats)  # (N, 1)
@@ -379,10 +378,16 @@ def gated_model(specialist, generalist, dataset, config: CNNConfig):
     gate : dict
         What the gate was fitted on, and its accuracy on those photos (for the model card).
     """
-    model = build_model(config)
-    model.get_layer("member1").set_weights(specialist.get_weights())
-    model.get_layer("member2").set_weights(generalist.get_weights())
+    model = _assemble(config, [specialist, generalist])
     return model, _fit_gate(model, dataset, config.focus)
+
+
+def _assemble(config: CNNConfig, members: list):
+    """``build_model(config)`` (an ensemble or a gated pair) holding trained U-Nets as ``member1``, ``member2``, ..."""
+    model = build_model(config)
+    for k, m in enumerate(members, start=1):
+        model.get_layer(f"member{k}").set_weights(m.get_weights())
+    return model
 
 
 def _fit_gate(model, dataset, focus: str) -> dict:
@@ -409,7 +414,7 @@ def _fit_gate(model, dataset, focus: str) -> dict:
     w = clf.coef_[0] / sd  # (84,): the weights on raw features
     b = clf.intercept_[0] - float(np.sum(clf.coef_[0] * mu / sd))
     gate.get_layer("gate_p").set_weights([w[:, None].astype(np.float32), np.array([b], np.float32)])
-    p = keras.ops.convert_to_numpy(gate(x, training=False))[:, 0]  # (2N,)
+    p = 1.0 / (1.0 + np.exp(-(f @ w + b)))  # (2N,): the folded gate's output on these photos
     return {
         "focus": focus,
         "features": f"8x8 block means, a soft histogram ({len(GATE_LEVELS)} levels) and the mean |dx|, |dy| of L at 64x64",
@@ -1184,15 +1189,8 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
         config_used = replace(
             config, members=len(members), gate=config.gate and not lone, mix=0.0 if lone else config.mix
         )
-    gate = None
-    if len(members) == 1:  # stopped during the first member: a plain U-Net
-        model = members[0]
-    elif config_used.gate:
-        model, gate = gated_model(members[0], members[1], dataset, config_used)
-    else:
-        model = build_model(config_used)
-        for k, m in enumerate(members, start=1):
-            model.get_layer(f"member{k}").set_weights(m.get_weights())
+    model = members[0] if len(members) == 1 else _assemble(config_used, members)  # one member: a plain U-Net
+    gate = _fit_gate(model, dataset, config_used.focus) if config_used.gate else None
     done = history[-1]["step"] if history else 0
     state = {"last_loss": history[-1]["loss"] if history else None, "stopped": stopped}
     target, _ = _focus(config_used, dataset)

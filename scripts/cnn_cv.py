@@ -112,6 +112,7 @@ def _gated(spec_path: Path, gen_path: Path, ds):
     from core import cnn
 
     cfg = cnn.CNNConfig.from_dict(cnn.load_card(spec_path)["config"])
+    # the mix only has to pass the gate's check here: the members' weights come from the saved runs
     mix = cnn.load_card(gen_path)["config"].get("mix") or 0.5
     cfg = dataclasses.replace(cfg, members=2, gate=True, mix=mix, init=None)
     return cnn.gated_model(cnn.load_model(spec_path), cnn.load_model(gen_path), ds, cfg)[0]
