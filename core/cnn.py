@@ -112,8 +112,8 @@ TOLERANCE = 10.0
 #: Format version of model cards and cache keys.
 CARD_FORMAT = 1
 
-#: Training losses: regression on ab + 128 ("mse", "mae", "huber") or classification over ab bins ("bins").
-LOSSES = ("mse", "mae", "huber", "bins")
+#: Training losses: regression on ab + 128 ("mse", "mae", "huber", "welsch") or classification over ab bins ("bins").
+LOSSES = ("mse", "mae", "huber", "welsch", "bins")
 
 _ARCH_DEFAULTS = {
     # field: (report, ours)
@@ -156,9 +156,10 @@ class CNNConfig:
     seed: int = 0  # seeds weights, batches and augmentation (runs are reproducible on the CPU)
     size: int = REPORT_SIZE  # training size: the report's input side (64) / our square crop side
     loss: str | None = (
-        None  # "mse", "mae" (L1), "huber" on ab + 128, or "bins" (ours: classification); default mse/huber
+        None  # "mse", "mae" (L1), "huber", "welsch" on ab + 128, or "bins" (ours: classification); default mse/huber
     )
     huber_delta: float = 10.0  # Huber's switch from squared to linear, in a/b units (the accuracy tolerance)
+    welsch_sigma: float = 5.0  # loss="welsch": width of 1 - exp(-d^2 / (2 sigma^2)), in a/b units
     bins: int = 64  # loss="bins": classes per channel, equal bins of ab + 128 over [0, 256) (64: 4 a/b units wide)
     bin_sigma: float = 5.0  # loss="bins": soft targets, a Gaussian of this width (a/b units) over the bin centres
     dropout: float = 0.0  # report: rate of the dropout before the output layer (the report mostly left it off)
@@ -175,6 +176,7 @@ class CNNConfig:
     working_size: int = 96  # ours: longest side a photo is scaled to for prediction by colorize()
     init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
     members: int = 1  # ours: U-Nets trained one after another (seeds seed, seed+1, ...), their a/b averaged
+    member_widths: tuple = ()  # ours, members > 1: each member's first-level filters, e.g. (16, 12); () = width for all
     gate: bool = False  # ours, focus, members=2: a specialist and a generalist (mix), weighed per photo by a gate
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
 
@@ -186,6 +188,8 @@ class CNNConfig:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, defaults[pick])
         object.__setattr__(self, "scales", tuple(int(s) for s in self.scales))
+        widths = tuple(int(w) for w in self.member_widths)
+        object.__setattr__(self, "member_widths", () if all(w == self.width for w in widths) else widths)
         object.__setattr__(self, "lr", float(self.lr))
         checks = [
             (self.optimizer in ("adam", "sgd"), f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}"),
@@ -196,6 +200,7 @@ class CNNConfig:
             (self.loss != "bins" or self.arch == "ours", "loss='bins' needs arch='ours' (the report's head is fixed)"),
             (2 <= int(self.bins) <= 256, f"bins must lie in [2, 256], got {self.bins}"),
             (self.bin_sigma > 0, f"bin_sigma must be > 0, got {self.bin_sigma}"),
+            (self.welsch_sigma > 0, f"welsch_sigma must be > 0, got {self.welsch_sigma}"),
             (
                 self.schedule in ("constant", "cosine"),
                 f"schedule must be 'constant' or 'cosine', got {self.schedule!r}",
@@ -216,6 +221,12 @@ class CNNConfig:
             (0.0 <= self.mix <= 1.0, f"mix must lie in [0, 1], got {self.mix}"),
             (self.mix == 0.0 or self.focus is not None, "mix needs focus (the scenario the model is for)"),
             (int(self.members) >= 1, f"members must be >= 1, got {self.members}"),
+            (
+                not self.member_widths
+                or (self.arch == "ours" and len(self.member_widths) == self.members and min(self.member_widths) >= 1),
+                f"member_widths needs arch='ours' and one width >= 1 per member ({self.members}); "
+                f"got {self.member_widths}",
+            ),
             (
                 self.members == 1 or (self.arch == "ours" and self.loss != "bins"),
                 "members > 1 (an ensemble) needs arch='ours' and a regression loss",
@@ -240,10 +251,15 @@ class CNNConfig:
             return int(self.epochs) * max(1, math.ceil(n_train / int(self.batch_size)))
         return int(self.steps)
 
+    def member_width(self, i: int) -> int:
+        """First-level filters of member ``i`` (0-based) of an ensemble or gated pair."""
+        return self.member_widths[i] if self.member_widths else self.width
+
     def to_dict(self) -> dict:
         """JSON-ready fields (tuples as lists)."""
         d = asdict(self)
         d["scales"] = list(self.scales)
+        d["member_widths"] = list(self.member_widths)
         return d
 
     @classmethod
@@ -251,8 +267,9 @@ class CNNConfig:
         """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
         known = {f for f in cls.__dataclass_fields__}
         kw = {k: v for k, v in d.items() if k in known}
-        if "scales" in kw:
-            kw["scales"] = tuple(kw["scales"])
+        for name in ("scales", "member_widths"):
+            if name in kw:
+                kw[name] = tuple(kw[name])
         return cls(**kw)
 
 
@@ -285,10 +302,10 @@ def build_model(config: CNNConfig | str = "ours"):
 def _build_ensemble(config: CNNConfig):
     """``members`` U-Nets side by side on the same L; the output is the mean of their ab + 128."""
     keras = _keras()
-    one = replace(config, members=1)
     inp = keras.Input((None, None, 1), name="L")
     outs = []
     for i in range(config.members):
+        one = replace(config, members=1, member_widths=(), width=config.member_width(i))
         member = _build_ours(one, name=f"member{i + 1}")  # nested models need unique names
         outs.append(member(inp))  # (N, h, w, 2) each
     out = keras.layers.Average(name="mean")(outs)  # (N, h, w, 2), ab + 128
@@ -304,10 +321,10 @@ def _build_gated(config: CNNConfig):
     """
     keras = _keras()
     layers = keras.layers
-    one = replace(config, members=1, gate=False)
+    one = replace(config, members=1, gate=False, member_widths=())
     inp = keras.Input((None, None, 1), name="L")
-    spec = _build_ours(one, name="member1")(inp)  # (N, h, w, 2), ab + 128
-    gen = _build_ours(one, name="member2")(inp)  # (N, h, w, 2)
+    spec = _build_ours(replace(one, width=config.member_width(0)), name="member1")(inp)  # (N, h, w, 2), ab + 128
+    gen = _build_ours(replace(one, width=config.member_width(1)), name="member2")(inp)  # (N, h, w, 2)
     p = layers.Reshape((1, 1, 1), name="p_own")(_build_gate()(inp))  # (N, 1, 1, 1)
     q = layers.Rescaling(-1.0, offset=1.0, name="p_other")(p)  # 1 - p
     out = layers.Add(name="blend")([layers.Multiply(name="own")([spec, p]), layers.Multiply(name="other")([gen, q])])
@@ -365,7 +382,8 @@ def gated_model(specialist, generalist, dataset, config: CNNConfig):
     Parameters
     ----------
     specialist, generalist : keras.Model
-        Single U-Nets built with ``config``'s architecture (``width``, ``context``): member 1 and member 2.
+        Single U-Nets built with ``config``'s architecture (``context``; widths ``config.member_width(0)``
+        and ``config.member_width(1)``): member 1 and member 2.
     dataset : core.datasets.PhotoDataset
         Several scenarios (``groups``); the gate learns to tell ``config.focus``'s training photos from the others'.
     config : CNNConfig
@@ -532,7 +550,7 @@ def _resize_float(arr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     return np.asarray(im.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
-def predict_ab(model, lightness, *, batch_size: int = 16) -> np.ndarray:
+def predict_ab(model, lightness, *, batch_size: int = 16, flip: bool | None = None) -> np.ndarray:
     """Predict a/b from lightness, for either architecture.
 
     Parameters
@@ -542,12 +560,17 @@ def predict_ab(model, lightness, *, batch_size: int = 16) -> np.ndarray:
     lightness : (N, h, w, 1), (N, h, w) or (h, w) float, L in [0, 100]
         ``report`` needs h = w = 64 (its fixed input); ``ours`` takes any size.
     batch_size : int
+    flip : bool, optional
+        Test-time flip averaging: also predict the mirror image of each photo, mirror that prediction
+        back and average the two (for ``loss="bins"``, their probabilities). Left-right mirroring is a
+        symmetry ``ours`` is trained with, so this removes part of the model's noise at twice the cost.
+        Default: on for ``ours``, off for the report's network (its dense head has no such symmetry;
+        it is reproduced as it was).
 
     Returns
     -------
     ab : float32, (N, h, w, 2) (or (h, w, 2) for a single (h, w) input), a/b units
     """
-    keras = _keras()
     L = np.asarray(lightness, dtype=np.float32)
     single = L.ndim == 2
     if single:
@@ -558,31 +581,56 @@ def predict_ab(model, lightness, *, batch_size: int = 16) -> np.ndarray:
         raise ValueError(
             f"lightness must be (N, h, w, 1), (N, h, w) or (h, w); got shape {np.asarray(lightness).shape}"
         )
-    n, h, w, _ = L.shape
-    x = L / 100.0  # (N, h, w, 1) in [0, 1]
-    if _is_report(model):
+    report = _is_report(model)
+    if report:
         side = model.input.shape[1]
-        if (h, w) != (side, side):
+        if L.shape[1:3] != (side, side):
             raise ValueError(
-                f"the report's network takes {side}x{side} L; got {w}x{h} (resize first, or use colorize())"
+                f"the report's network takes {side}x{side} L; got {L.shape[2]}x{L.shape[1]} "
+                "(resize first, or use colorize())"
             )
-    else:
+    x = L / 100.0  # (N, h, w, 1) in [0, 1]
+    y = _forward(model, x, batch_size)  # (N, h, w, C): ab + 128, or 2K logits of a "bins" model
+    use_flip = (not report) if flip is None else bool(flip)
+    if use_flip:
+        y_m = _forward(model, x[:, :, ::-1], batch_size)[:, :, ::-1]  # the mirror image's, mirrored back
+        if y.shape[-1] != 2:  # logits: average the probabilities (log of the mean is a valid logit)
+            y = np.log(0.5 * (_softmax_bins(y) + _softmax_bins(y_m)) + 1e-12)
+        else:
+            y = 0.5 * (y + y_m)
+    if y.shape[-1] != 2:  # a "bins" model: (N, h, w, 2K) logits
+        y = decode_bins(y)  # (N, h, w, 2) ab + 128
+    ab = (y - AB_OFFSET).astype(np.float32)
+    return ab[0] if single else ab
+
+
+def _forward(model, x, batch_size: int) -> np.ndarray:
+    """The model's raw output for ``x = L / 100`` (N, h, w, 1), as (N, h, w, C) float32.
+
+    ``ours`` is padded (symmetric) to a multiple of 8 and cropped back; the report's flat output
+    (all a, then all b) is reshaped to (N, 64, 64, 2).
+    """
+    keras = _keras()
+    n, h, w, _ = x.shape
+    if not _is_report(model):
         ph, pw = (-h) % 8, (-w) % 8
         if ph or pw:
             x = np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="symmetric")
-    outs = []
-    for i in range(0, n, batch_size):
-        y = model(x[i : i + batch_size], training=False)
-        outs.append(keras.ops.convert_to_numpy(y))
+    x = np.ascontiguousarray(x)
+    outs = [keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False)) for i in range(0, n, batch_size)]
     y = np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.output.shape[1:]), np.float32)
     if _is_report(model):
-        y = y.reshape(n, 2, h, w).transpose(0, 2, 3, 1)  # all a then all b -> (N, h, w, 2)
-    else:
-        y = y[:, :h, :w, :]
-        if y.shape[-1] != 2:  # a "bins" model: (N, h, w, 2K) logits
-            y = decode_bins(y)  # (N, h, w, 2) ab + 128
-    ab = (y - AB_OFFSET).astype(np.float32)
-    return ab[0] if single else ab
+        return y.reshape(n, 2, h, w).transpose(0, 2, 3, 1)  # all a then all b -> (N, h, w, 2)
+    return y[:, :h, :w, :]
+
+
+def _softmax_bins(logits) -> np.ndarray:
+    """Per-channel softmax of (..., 2K) bin logits, kept as (..., 2K)."""
+    z = np.asarray(logits, dtype=np.float32)
+    k = z.shape[-1] // 2
+    z = z.reshape(z.shape[:-1] + (2, k))  # (..., 2, K)
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (p / p.sum(axis=-1, keepdims=True)).reshape(z.shape[:-2] + (2 * k,))
 
 
 def bin_centres(bins: int) -> np.ndarray:
@@ -983,10 +1031,30 @@ def _bins_loss(bins: int, sigma: float):
     return bins_crossentropy
 
 
+def _welsch_loss(sigma: float):
+    """Welsch's loss, ``1 - exp(-d^2 / (2 sigma^2))`` per a/b value, averaged (d in a/b units).
+
+    A smooth stand-in for the report's accuracy: it is 0 for a perfect value and saturates at 1 for a miss
+    of any size, so (unlike MSE, L1 or Huber) it stops pulling on values far from the truth and
+    spends the model on values it can bring within the tolerance. Keras ops only (any backend).
+    """
+    keras = _keras()
+    ops = keras.ops
+    scale = 1.0 / (2.0 * sigma * sigma)
+
+    def welsch(y_true, y_pred):
+        d = ops.cast(y_pred, "float32") - ops.cast(y_true, "float32")  # (N, h, w, 2) a/b units
+        return ops.mean(1.0 - ops.exp(-scale * ops.square(d)))
+
+    return welsch
+
+
 def _make_loss(config: CNNConfig):
     keras = _keras()
     if config.loss == "bins":
         return _bins_loss(int(config.bins), float(config.bin_sigma))
+    if config.loss == "welsch":
+        return _welsch_loss(float(config.welsch_sigma))
     if config.loss == "mse":
         return keras.losses.MeanSquaredError()
     if config.loss == "mae":
@@ -1176,7 +1244,9 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
 
         # a gated model's member 1 is the specialist: its scenario's photos only
         mix = 0.0 if config.gate and i == 0 else config.mix
-        one = replace(config, members=1, seed=config.seed + i, gate=False, mix=mix)
+        one = replace(
+            config, members=1, seed=config.seed + i, gate=False, mix=mix, width=config.member_width(i), member_widths=()
+        )
         res = train_cnn(one, dataset, progress=relay, stop=stop, strategy=strategy, verbose=verbose)
         members.append(res.model)
         done_seconds += res.seconds
@@ -1185,9 +1255,15 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
     stopped = res.stopped
     config_used = config
     if stopped:  # the members trained so far; a gated model stopped in its specialist is that specialist alone
-        lone = config.gate and len(members) == 1
+        n = len(members)
+        lone = config.gate and n == 1
         config_used = replace(
-            config, members=len(members), gate=config.gate and not lone, mix=0.0 if lone else config.mix
+            config,
+            members=n,
+            gate=config.gate and not lone,
+            mix=0.0 if lone else config.mix,
+            width=config.member_width(0) if n == 1 else config.width,
+            member_widths=config.member_widths[:n] if n > 1 else (),
         )
     model = members[0] if len(members) == 1 else _assemble(config_used, members)  # one member: a plain U-Net
     gate = _fit_gate(model, dataset, config_used.focus) if config_used.gate else None
@@ -1241,6 +1317,7 @@ def _make_card(model, config, dataset, seconds, steps_done, state, target=None) 
             "n": ev["n"],
             **ev["aggregate"],
             "best_baseline": ev["best_baseline"],
+            "flip_averaged": config.arch == "ours",  # predict_ab's default: the photo and its mirror image
         }
     return {
         "format": CARD_FORMAT,
@@ -1292,7 +1369,16 @@ def cache_key(config: CNNConfig, fingerprint: str) -> str:
 
 #: Fields added after the first cache format, left out of the key while they hold these values
 #: (they change nothing there), so models cached before they existed are still found.
-_KEY_OPTIONAL = {"bins": 64, "bin_sigma": 5.0, "focus": None, "mix": 0.0, "ema": 0.0, "members": 1, "gate": False}
+_KEY_OPTIONAL = {
+    "bins": 64,
+    "bin_sigma": 5.0,
+    "focus": None,
+    "mix": 0.0,
+    "ema": 0.0,
+    "members": 1,
+    "gate": False,
+    "member_widths": [],
+}
 
 
 def _key_fields(config: CNNConfig) -> dict:
@@ -1301,6 +1387,8 @@ def _key_fields(config: CNNConfig) -> dict:
     d = config.to_dict()
     if config.loss != "bins":
         d.pop("bins"), d.pop("bin_sigma")
+    if config.loss != "welsch":
+        d.pop("welsch_sigma")
     for name, default in _KEY_OPTIONAL.items():
         if name in d and d[name] == default:
             del d[name]

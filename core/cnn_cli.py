@@ -129,9 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     t.add_argument(
         "--loss",
-        choices=("mse", "mae", "huber", "bins"),
-        help="default mse (report) or huber (ours); bins: ours as a classifier over a/b bins",
+        choices=("mse", "mae", "huber", "welsch", "bins"),
+        help="default mse (report) or huber (ours); welsch: 1 - exp(-d^2 / (2 sigma^2)), aimed at the report's "
+        "accuracy; bins: ours as a classifier over a/b bins",
     )
+    t.add_argument("--welsch-sigma", type=float, help="width of the welsch loss, in a/b units (default 5)")
     t.add_argument(
         "--mix",
         type=float,
@@ -140,6 +142,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--ema", type=float, help="keep a moving average of the weights with this momentum (e.g. 0.99)")
     t.add_argument("--dropout", type=float, default=0.0, help="report: dropout rate before the output layer")
     t.add_argument("--width", type=int, default=16, help="ours: filters of the first level")
+    t.add_argument(
+        "--member-widths",
+        type=int,
+        nargs="+",
+        metavar="W",
+        help="ours, with --members N: each member's first-level filters (e.g. 16 12; default --width for all)",
+    )
     t.add_argument("--init", metavar="NAME|PATH", help="fine-tune from this model (e.g. scenes)")
     t.add_argument(
         "--members", type=int, default=1, help="ours: train N U-Nets (seeds --seed, --seed+1, ...) and average them"
@@ -205,6 +214,7 @@ def _train(args) -> int:
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "loss": args.loss,
+            "welsch_sigma": args.welsch_sigma,
             "ema": args.ema,
             "focus": focus,
             "mix": args.mix or None,
@@ -220,6 +230,7 @@ def _train(args) -> int:
         width=args.width,
         init=args.init,
         members=args.members,
+        member_widths=tuple(args.member_widths or ()),
         **kw,
     )
     print(f"training {config.arch} on {ds!r}", file=sys.stderr)

@@ -112,9 +112,11 @@ def _gated(spec_path: Path, gen_path: Path, ds):
     from core import cnn
 
     cfg = cnn.CNNConfig.from_dict(cnn.load_card(spec_path)["config"])
+    gen_cfg = cnn.load_card(gen_path)["config"]
     # the mix only has to pass the gate's check here: the members' weights come from the saved runs
-    mix = cnn.load_card(gen_path)["config"].get("mix") or 0.5
-    cfg = dataclasses.replace(cfg, members=2, gate=True, mix=mix, init=None)
+    mix = gen_cfg.get("mix") or 0.5
+    widths = (cfg.width, int(gen_cfg.get("width", cfg.width)))
+    cfg = dataclasses.replace(cfg, members=2, gate=True, mix=mix, init=None, member_widths=widths)
     return cnn.gated_model(cnn.load_model(spec_path), cnn.load_model(gen_path), ds, cfg)[0]
 
 

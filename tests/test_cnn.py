@@ -111,6 +111,37 @@ def test_ours_is_small_fully_convolutional_any_size():
     assert cnn.predict_ab(with_context, np.zeros((1, 24, 40, 1))).shape == (1, 24, 40, 2)
 
 
+def test_flip_averaging_mirrors_and_averages_for_ours_only():
+    model = cnn.build_model(cnn.CNNConfig(width=4))  # random weights: not mirror-symmetric by itself
+    L = np.random.default_rng(0).uniform(0, 100, (2, 13, 21, 1)).astype(np.float32)
+    plain = cnn.predict_ab(model, L, flip=False)
+    mirrored = cnn.predict_ab(model, L[:, :, ::-1], flip=False)[:, :, ::-1]
+    assert np.abs(plain - mirrored).max() > 1e-3  # so the check below could fail
+    np.testing.assert_allclose(cnn.predict_ab(model, L), 0.5 * (plain + mirrored), atol=1e-5)  # the default
+    np.testing.assert_allclose(cnn.predict_ab(model, L[:, :, ::-1]), cnn.predict_ab(model, L)[:, :, ::-1], atol=1e-5)
+    report = cnn.build_model("report")  # the report's network is reproduced as it was: no averaging
+    L64 = np.random.default_rng(1).uniform(0, 100, (1, 64, 64, 1)).astype(np.float32)
+    assert np.array_equal(cnn.predict_ab(report, L64), cnn.predict_ab(report, L64, flip=False))
+    assert not np.allclose(cnn.predict_ab(report, L64, flip=True), cnn.predict_ab(report, L64), atol=1e-4)
+
+
+def test_welsch_loss_known_answers_and_training(tiny):
+    loss = cnn._welsch_loss(5.0)
+    y_true = np.zeros((1, 1, 3, 2), np.float32)
+    y_pred = np.array([[[[0, 5], [10, -10], [50, 200]]]], np.float32)  # misses of 0, 5, 10, 10, 50, 200
+    # 1 - exp(-d^2 / 50) for each: 0, 1 - e^-0.5, 1 - e^-2 (twice), then ~1 twice
+    hand = (0 + (1 - np.exp(-0.5)) + 2 * (1 - np.exp(-2.0)) + 2 * 1.0) / 6
+    assert float(loss(y_true, y_pred)) == pytest.approx(hand, abs=1e-6)
+    events = []
+    cfg = cnn.CNNConfig(loss="welsch", welsch_sigma=10.0, steps=30, lr=3e-3, schedule="constant", **TINY)
+    res = cnn.train_cnn(cfg, tiny, progress=events.append)
+    losses = [e["loss"] for e in events]
+    assert all(0.0 <= x <= 1.0 for x in losses) and np.mean(losses[-5:]) < 0.9 * np.mean(losses[:3])
+    assert res.card["loss"] == "welsch" and res.card["config"]["welsch_sigma"] == 10.0
+    with pytest.raises(ValueError, match="welsch_sigma"):
+        cnn.CNNConfig(loss="welsch", welsch_sigma=0.0)
+
+
 def test_config_defaults_validation_and_hashing():
     r = cnn.CNNConfig(arch="report")
     assert (r.lr, r.batch_size, r.steps, r.loss, r.optimizer) == (1e-4, 3, 8000, "mse", "adam")
@@ -210,6 +241,9 @@ def test_cache_key_ignores_settings_that_change_nothing():
     fp = "f" * 64
     base = cnn.cache_key(cnn.CNNConfig(), fp)
     assert cnn.cache_key(cnn.CNNConfig(bins=32, bin_sigma=2.0), fp) == base  # bin settings only count for "bins"
+    assert cnn.cache_key(cnn.CNNConfig(welsch_sigma=8.0), fp) == base  # and Welsch's width for "welsch"
+    welsch = cnn.CNNConfig(loss="welsch")
+    assert cnn.cache_key(welsch, fp) != cnn.cache_key(replace(welsch, welsch_sigma=8.0), fp)
     assert cnn.cache_key(cnn.CNNConfig(loss="bins"), fp) != cnn.cache_key(cnn.CNNConfig(loss="bins", bins=32), fp)
     assert cnn.cache_key(cnn.CNNConfig(ema=0.99), fp) != base
     assert cnn.cache_key(cnn.CNNConfig(focus="beach", mix=0.5), fp) != cnn.cache_key(cnn.CNNConfig(focus="beach"), fp)
@@ -263,6 +297,31 @@ def test_an_ensemble_fine_tuned_from_an_ensemble_starts_each_member_from_its_own
         start = pre.model.get_layer(f"member{k}").get_weights()
         got = ft.get_layer(f"member{k}").get_weights()
         assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
+
+
+def test_members_of_different_widths_pretrain_fine_tune_and_stop(tiny, tmp_path):
+    cfg = cnn.CNNConfig(steps=2, members=2, member_widths=(4, 3), **TINY)
+    pre = cnn.train_cnn(cfg, tiny)
+    m1, m2 = pre.model.get_layer("member1"), pre.model.get_layer("member2")
+    assert m1.get_layer("enc1_a").filters == 4 and m2.get_layer("enc1_a").filters == 3
+    narrow = cnn.build_model(replace(cfg, members=1, member_widths=(), width=3))
+    assert pre.card["parameters"] == cnn.count_parameters(m1) + cnn.count_parameters(narrow)
+    assert pre.card["config"]["member_widths"] == [4, 3]
+    path = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")  # safe mode loads it back
+    L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
+    np.testing.assert_allclose(cnn.predict_ab(cnn.load_model(path), L), cnn.predict_ab(pre.model, L), atol=1e-4)
+    # fine-tuning starts each member from its counterpart, whatever its width
+    ft = cnn.train_cnn(replace(cfg, steps=1, lr=1e-9, init=str(path)), tiny).model
+    for k in (1, 2):
+        start, got = pre.model.get_layer(f"member{k}").get_weights(), ft.get_layer(f"member{k}").get_weights()
+        assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
+    stopped = cnn.train_cnn(cfg, tiny, stop=lambda: True)  # stopped in member 1: that U-Net alone, at its width
+    assert stopped.config.members == 1 and stopped.config.width == 4 and stopped.config.member_widths == ()
+    # equal widths are the default spelled out: same config, same cache key
+    assert cnn.CNNConfig(members=2, member_widths=(16, 16)) == cnn.CNNConfig(members=2)
+    assert cnn.cache_key(cfg, "f" * 64) != cnn.cache_key(replace(cfg, member_widths=()), "f" * 64)
+    with pytest.raises(ValueError, match="one width >= 1 per member"):
+        cnn.CNNConfig(members=2, member_widths=(16, 12, 8))
 
 
 def test_stopping_an_ensemble_keeps_the_members_trained_so_far(tiny):
@@ -357,8 +416,9 @@ def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_gene
     is_wood = np.array([ds.groups[i] == "wood" for i in ds.test_idx])
     p = np.asarray(model.get_layer("gate")(L / 100.0))[:, 0]  # (4,)
     assert (p[is_wood] > 0.9).all() and (p[~is_wood] < 0.1).all()
-    blend = p[:, None, None, None] * cnn.predict_ab(spec, L) + (1 - p[:, None, None, None]) * cnn.predict_ab(gen, L)
-    np.testing.assert_allclose(cnn.predict_ab(model, L), blend, atol=1e-3)
+    q = p[:, None, None, None]  # (4, 1, 1, 1); the mirror image has its own p, so compare without flip averaging
+    blend = q * cnn.predict_ab(spec, L, flip=False) + (1 - q) * cnn.predict_ab(gen, L, flip=False)
+    np.testing.assert_allclose(cnn.predict_ab(model, L, flip=False), blend, atol=1e-3)
 
     again = cnn.load_model(cnn.save_model(model, res.card, tmp_path, name="gated"))  # safe mode: built-in layers
     np.testing.assert_allclose(cnn.predict_ab(again, L), cnn.predict_ab(model, L), atol=1e-5)
