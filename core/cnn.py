@@ -855,6 +855,14 @@ def evaluate(
 # --------------------------------------------------------------------------- training data
 
 
+#: Threads that prepare training batches ahead (Keras' ordered enqueuer; batch ``idx`` depends only on ``idx``
+#: and the seed, so the batches and the trained weights are the same for any count). With 1, Keras feeds
+#: ``fit`` through a tf.data prefetch thread instead, and destroying that thread's iterator at the end of
+#: ``fit`` stalled for 35-45 s in about one two-member training in four here (py-spy: the main thread waiting
+#: in ``~IteratorResource`` for that thread); with 2, none stalled in 8 member trainings.
+BATCH_WORKERS = 2
+
+
 @lru_cache(maxsize=1)
 def _batch_classes():
     keras = _keras()
@@ -863,7 +871,7 @@ def _batch_classes():
         """Whole photos at 64 x 64, in a fresh seeded order each pass (no augmentation, as in the report)."""
 
         def __init__(self, L, ab, batch_size, steps, seed):
-            super().__init__(workers=1, use_multiprocessing=False)
+            super().__init__(workers=BATCH_WORKERS, use_multiprocessing=False)
             self.x = L / 100.0  # (N, s, s, 1)
             n, s = ab.shape[0], ab.shape[1]
             self.y = ab.transpose(0, 3, 1, 2).reshape(n, 2 * s * s) + AB_OFFSET  # (N, 2*s*s): all a, then all b
@@ -885,7 +893,7 @@ def _batch_classes():
         """Random crops of rescaled photos (several scales, plus the squashed size x size view) with flips."""
 
         def __init__(self, views, batch_size, steps, seed, size, flip, weights=None):
-            super().__init__(workers=1, use_multiprocessing=False)
+            super().__init__(workers=BATCH_WORKERS, use_multiprocessing=False)
             self.views = views  # list per photo of list of (h, w, 3) float32 Lab
             self.bs, self.steps, self.seed, self.size, self.flip = batch_size, steps, seed, size, flip
             self.weights = weights  # (n_photos,) sampling probabilities, or None (uniform)
