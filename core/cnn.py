@@ -1150,7 +1150,7 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     with strategy.scope() if strategy is not None else nullcontext():
         model = build_model(config)
         if config.init:
-            model.set_weights(_starting_weights(config.init, config.seed))
+            _set_starting_weights(model, config)
         model.compile(optimizer=_make_optimizer(config, steps), loss=_make_loss(config))
 
     eval_every = config.eval_every or max(1, steps // 10)
@@ -1210,6 +1210,20 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     card = _make_card(model, config, dataset, seconds, done, state, target)
     msg = f"stopped at step {done} of {steps}" if state["stopped"] else f"trained {steps} steps in {seconds:.1f} s"
     return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
+
+
+def _set_starting_weights(model, config: CNNConfig) -> None:
+    """Load ``config.init``'s weights (see :func:`_starting_weights`) into ``model``, or say why they do not fit."""
+    start = _starting_weights(config.init, config.seed)
+    shapes = [tuple(w.shape) for w in model.get_weights()]
+    if shapes != [tuple(w.shape) for w in start]:
+        first = next((w.shape[-1] for w in start if len(w.shape) == 4), "?")  # the first conv's filters
+        raise ValueError(
+            f"cannot fine-tune from {config.init!r}: the U-Net it gives this run (seed {config.seed}) has width {first}, "
+            f"this run's has width {config.width} (for a model of several members, pass member_widths / "
+            "--member-widths as the starting model's card gives them)"
+        )
+    model.set_weights(start)
 
 
 def _starting_weights(init: str, seed: int) -> list:

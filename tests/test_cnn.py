@@ -315,6 +315,8 @@ def test_members_of_different_widths_pretrain_fine_tune_and_stop(tiny, tmp_path)
     for k in (1, 2):
         start, got = pre.model.get_layer(f"member{k}").get_weights(), ft.get_layer(f"member{k}").get_weights()
         assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
+    with pytest.raises(ValueError, match="has width 3, this run's has width 4 .*member_widths"):
+        cnn.train_cnn(replace(cfg, member_widths=(), width=4, steps=1, init=str(path)), tiny)  # member 2 is narrower
     stopped = cnn.train_cnn(cfg, tiny, stop=lambda: True)  # stopped in member 1: that U-Net alone, at its width
     assert stopped.config.members == 1 and stopped.config.width == 4 and stopped.config.member_widths == ()
     # equal widths are the default spelled out: same config, same cache key
