@@ -73,10 +73,12 @@ def _card_summary(card: dict | None) -> None:
     else:
         trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
     members = int(cfg.get("members") or 1)
+    widths = cfg.get("member_widths") or []
+    of_widths = f" (widths {' and '.join(str(w) for w in widths)})" if widths else ""
     if cfg.get("gate"):
-        shape = ", two U-Nets and a scene gate"
+        shape = f", two U-Nets{of_widths} and a scene gate"
     elif members > 1:
-        shape = f", the average of {members} U-Nets"
+        shape = f", the average of {members} U-Nets{of_widths}"
     else:
         shape = ""
     arch = f"architecture **{card.get('arch')}**{shape}"

@@ -42,8 +42,11 @@ def test_colorize_sample_with_committed_model_shows_image(model_name):  # noqa: 
     assert "CNN" in list(at.table[-1].value.index)
     from core import cnn
 
-    if ((cnn.load_card(model_name) or {}).get("config") or {}).get("gate"):  # the card summary says what it is
-        assert any("two U-Nets and a scene gate" in c.value for c in at.caption)
+    cfg = (cnn.load_card(model_name) or {}).get("config") or {}
+    if cfg.get("gate"):  # the card summary says what it is
+        widths = cfg.get("member_widths")
+        said = f"two U-Nets (widths {widths[0]} and {widths[1]}) and a scene gate" if widths else "two U-Nets and a"
+        assert any(said in c.value for c in at.caption)
 
 
 def test_colorize_upload_at_full_resolution(model_name):  # noqa: F811
