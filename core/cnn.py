@@ -590,21 +590,23 @@ def predict_ab(model, lightness, *, batch_size: int = 16, flip: bool | None = No
                 "(resize first, or use colorize())"
             )
     x = L / 100.0  # (N, h, w, 1) in [0, 1]
-    y = _forward(model, x, batch_size)  # (N, h, w, C): ab + 128, or 2K logits of a "bins" model
-    use_flip = (not report) if flip is None else bool(flip)
-    if use_flip:
-        y_m = _forward(model, x[:, :, ::-1], batch_size)[:, :, ::-1]  # the mirror image's, mirrored back
-        if y.shape[-1] != 2:  # logits: average the probabilities (log of the mean is a valid logit)
-            y = np.log(0.5 * (_softmax_bins(y) + _softmax_bins(y_m)) + 1e-12)
-        else:
-            y = 0.5 * (y + y_m)
-    if y.shape[-1] != 2:  # a "bins" model: (N, h, w, 2K) logits
-        y = decode_bins(y)  # (N, h, w, 2) ab + 128
+    views = [x, x[:, :, ::-1]] if (_flip_default(model) if flip is None else flip) else [x]
+    outs = [_forward(model, v, batch_size, report) for v in views]  # (N, h, w, C) each: ab + 128, or 2K logits
+    outs[1:] = [y[:, :, ::-1] for y in outs[1:]]  # the mirror image's prediction, mirrored back
+    if outs[0].shape[-1] != 2:  # a "bins" model: average the probabilities, then decode
+        y = _decode_probs(np.mean([_bin_probs(y) for y in outs], axis=0))  # (N, h, w, 2) ab + 128
+    else:
+        y = np.mean(outs, axis=0)  # (N, h, w, 2) ab + 128
     ab = (y - AB_OFFSET).astype(np.float32)
     return ab[0] if single else ab
 
 
-def _forward(model, x, batch_size: int) -> np.ndarray:
+def _flip_default(model) -> bool:
+    """Whether :func:`predict_ab` averages with the mirror image by default: ``ours`` yes, the report's network no."""
+    return not _is_report(model)
+
+
+def _forward(model, x, batch_size: int, report: bool) -> np.ndarray:
     """The model's raw output for ``x = L / 100`` (N, h, w, 1), as (N, h, w, C) float32.
 
     ``ours`` is padded (symmetric) to a multiple of 8 and cropped back; the report's flat output
@@ -612,25 +614,16 @@ def _forward(model, x, batch_size: int) -> np.ndarray:
     """
     keras = _keras()
     n, h, w, _ = x.shape
-    if not _is_report(model):
+    if not report:
         ph, pw = (-h) % 8, (-w) % 8
         if ph or pw:
             x = np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="symmetric")
     x = np.ascontiguousarray(x)
     outs = [keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False)) for i in range(0, n, batch_size)]
     y = np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.output.shape[1:]), np.float32)
-    if _is_report(model):
+    if report:
         return y.reshape(n, 2, h, w).transpose(0, 2, 3, 1)  # all a then all b -> (N, h, w, 2)
     return y[:, :h, :w, :]
-
-
-def _softmax_bins(logits) -> np.ndarray:
-    """Per-channel softmax of (..., 2K) bin logits, kept as (..., 2K)."""
-    z = np.asarray(logits, dtype=np.float32)
-    k = z.shape[-1] // 2
-    z = z.reshape(z.shape[:-1] + (2, k))  # (..., 2, K)
-    p = np.exp(z - z.max(axis=-1, keepdims=True))
-    return (p / p.sum(axis=-1, keepdims=True)).reshape(z.shape[:-2] + (2 * k,))
 
 
 def bin_centres(bins: int) -> np.ndarray:
@@ -671,13 +664,21 @@ def decode_bins(logits, *, tolerance: float = TOLERANCE) -> np.ndarray:
     -------
     (..., 2) float32, ab + 128
     """
+    return _decode_probs(_bin_probs(logits), tolerance)
+
+
+def _bin_probs(logits) -> np.ndarray:
+    """Per-channel softmax of (..., 2K) bin logits: (..., 2, K) probabilities."""
     z = np.asarray(logits, dtype=np.float32)
     k = z.shape[-1] // 2
     z = z.reshape(z.shape[:-1] + (2, k))  # (..., 2, K)
-    z = z - z.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=-1, keepdims=True)  # (..., 2, K) probabilities
-    cand, share = _window_matrix(k, float(tolerance))  # (C,), (C, K)
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def _decode_probs(p, tolerance: float = TOLERANCE) -> np.ndarray:
+    """:func:`decode_bins` from (..., 2, K) bin probabilities: (..., 2) float32, ab + 128."""
+    cand, share = _window_matrix(p.shape[-1], float(tolerance))  # (C,), (C, K)
     best = np.argmax(p @ share.T, axis=-1)  # (..., 2): expected accuracy of every candidate, argmax
     return cand[best].astype(np.float32)
 
@@ -1339,7 +1340,7 @@ def _make_card(model, config, dataset, seconds, steps_done, state, target=None) 
             "n": ev["n"],
             **ev["aggregate"],
             "best_baseline": ev["best_baseline"],
-            "flip_averaged": config.arch == "ours",  # predict_ab's default: the photo and its mirror image
+            "flip_averaged": _flip_default(model),  # predict_ab's default: the photo and its mirror image
         }
     return {
         "format": CARD_FORMAT,
