@@ -683,7 +683,7 @@ def _decode_probs(p, tolerance: float = TOLERANCE) -> np.ndarray:
     return cand[best].astype(np.float32)
 
 
-def colorize_lab(model, rgb, *, working_size: int | None = None) -> np.ndarray:
+def colorize_lab(model, rgb, *, working_size: int | None = None, flip: bool | None = None) -> np.ndarray:
     """Colorize a photo at full resolution, in CIELAB, keeping its exact L.
 
     1. L of the photo is scaled to the working resolution (``report``: 64 x 64;
@@ -698,6 +698,9 @@ def colorize_lab(model, rgb, *, working_size: int | None = None) -> np.ndarray:
         :func:`core.images.check_image` accepts
     working_size : int, optional
         ``ours`` only; default 96 (near the 64-px training crops, which worked best).
+    flip : bool, optional
+        Flip averaging, as in :func:`predict_ab` (default: on for ``ours``); ``False`` runs the
+        network once instead of twice.
 
     Returns
     -------
@@ -714,12 +717,12 @@ def colorize_lab(model, rgb, *, working_size: int | None = None) -> np.ndarray:
         scale = min(1.0, ws / max(H, W))
         h, w = max(8, round(H * scale)), max(8, round(W * scale))
     L_small = _resize_float(L, (h, w))  # (h, w)
-    ab_small = predict_ab(model, L_small)  # (h, w, 2)
+    ab_small = predict_ab(model, L_small, flip=flip)  # (h, w, 2)
     ab = np.stack([_resize_float(ab_small[..., c], (H, W)) for c in range(2)], axis=-1)  # (H, W, 2)
     return merge_l_ab(L, ab)
 
 
-def colorize(model, rgb, *, working_size: int | None = None) -> np.ndarray:
+def colorize(model, rgb, *, working_size: int | None = None, flip: bool | None = None) -> np.ndarray:
     """Colorize a photo at full resolution.
 
     Parameters
@@ -727,14 +730,14 @@ def colorize(model, rgb, *, working_size: int | None = None) -> np.ndarray:
     model : keras.Model
         From :func:`load_model` (e.g. ``load_model("beach")``) or :func:`train_cnn`.
     rgb : (H, W, 3) uint8 or (H, W) gray uint8 (any size up to the image limits)
-    working_size : int, optional
+    working_size, flip : optional
         See :func:`colorize_lab`.
 
     Returns
     -------
     (H, W, 3) uint8 RGB, the input's size; its L is the input's (up to RGB rounding and gamut clipping).
     """
-    return _lab2uint8(colorize_lab(model, rgb, working_size=working_size))
+    return _lab2uint8(colorize_lab(model, rgb, working_size=working_size, flip=flip))
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -176,6 +176,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--model", required=True, metavar="NAME|PATH")
     c.add_argument("--out", required=True, metavar="OUT.png")
     c.add_argument("--working-size", type=int, help="ours: longest side used for prediction (default 96)")
+    c.add_argument(
+        "--no-flip",
+        action="store_true",
+        help="ours: skip flip averaging (one pass of the network instead of two; faster, slightly noisier)",
+    )
 
     d = sub.add_parser("describe", help="layer table and parameter count")
     d.add_argument("--arch", choices=("report", "ours"), default="ours")
@@ -291,7 +296,7 @@ def _colorize(args) -> int:
     rgb = load_image(args.image)
     model = cnn.load_model(args.model)
     t0 = time.perf_counter()
-    out = cnn.colorize(model, rgb, working_size=args.working_size)
+    out = cnn.colorize(model, rgb, working_size=args.working_size, flip=False if args.no_flip else None)
     dt = time.perf_counter() - t0
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_bytes(to_png_bytes(out))

@@ -526,6 +526,19 @@ def test_full_resolution_colorize_keeps_size_and_exact_l(tiny_model):
     assert lab_r.shape == (75, 203, 3) and np.array_equal(lab_r[..., 0], rgb2lab(rgb)[..., 0])
 
 
+def test_colorize_flip_switch(tiny_model):
+    """``flip=False`` is one plain pass of the network; the default averages it with the mirror image's."""
+    rng = np.random.default_rng(6)
+    rgb = rng.integers(0, 256, (30, 41, 3), dtype=np.uint8)
+    model = tiny_model.model
+    L = cnn._resize_float(rgb2lab(rgb)[..., 0], (30, 41))  # working size 96 > 41: no scaling
+    plain = cnn.predict_ab(model, L, flip=False)  # (30, 41, 2)
+    both = 0.5 * (plain + cnn.predict_ab(model, L[:, ::-1], flip=False)[:, ::-1])
+    np.testing.assert_allclose(cnn.colorize_lab(model, rgb, flip=False)[..., 1:], plain, atol=1e-4)
+    np.testing.assert_allclose(cnn.colorize_lab(model, rgb)[..., 1:], both, atol=1e-4)
+    assert not np.allclose(plain, both, atol=1e-3)
+
+
 def test_eval_matches_a_hand_computation():
     photos = [_scene(i, 16, 16) for i in range(5)]
     ds = datasets.from_images(photos)  # train 4 (rounded 3.5), test 1... split by the seed
@@ -616,6 +629,14 @@ def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
     assert Image.open(png).size == (32, 24)
+    one = tmp_path / "one.png"
+    photo = str(tmp_path / "photos" / "s0.png")
+    assert main(["colorize", photo, "--model", str(out / "photos.keras"), "--out", str(one), "--no-flip"]) == 0
+    from core.images import load_image
+
+    model = cnn.load_model(out / "photos.keras")
+    assert np.array_equal(np.asarray(Image.open(one)), cnn.colorize(model, load_image(photo), flip=False))
+    assert np.array_equal(np.asarray(Image.open(png)), cnn.colorize(model, load_image(photo)))
     assert main(["colorize", str(tmp_path / "nope.png"), "--model", str(out / "photos.keras"), "--out", str(png)]) == 1
     assert "no such file" in capsys.readouterr().err
 
