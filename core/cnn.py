@@ -737,22 +737,15 @@ def colorize(model, rgb, *, working_size: int | None = None, flip: bool | None =
     -------
     (H, W, 3) uint8 RGB, the input's size; its L is the input's (up to RGB rounding and gamut clipping).
     """
-    return _lab2uint8(colorize_lab(model, rgb, working_size=working_size, flip=flip))
+    return lab2uint8(colorize_lab(model, rgb, working_size=working_size, flip=flip))
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
-def _lab2uint8(lab) -> np.ndarray:
-    """lab2uint8 without scikit-image's warning about clipped out-of-gamut colours (expected for predictions)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Conversion from CIE-LAB", category=UserWarning)
-        return lab2uint8(lab)
-
-
 def _image_scores(ab_pred, ab_true, L) -> tuple[dict, np.ndarray, np.ndarray]:
-    rgb_pred = _lab2uint8(merge_l_ab(L, ab_pred))
-    rgb_true = _lab2uint8(merge_l_ab(L, ab_true))
+    rgb_pred = lab2uint8(merge_l_ab(L, ab_pred))
+    rgb_true = lab2uint8(merge_l_ab(L, ab_true))
     scores = lab_scores(ab_pred, ab_true, rgb_pred, rgb_true)
     del scores["curve"]  # per-image tables stay small and JSON-able
     return scores, rgb_pred, rgb_true
@@ -843,7 +836,7 @@ def evaluate(
             "ssim": float(np.mean([s["ssim"] for s in scores])),
             "colorfulness": float(np.mean([s["colorfulness"] for s in scores])),
         }
-    truth_cf = [colorfulness(_lab2uint8(merge_l_ab(L[i, ..., 0], ab_true[i]))) for i in range(len(L))]
+    truth_cf = [colorfulness(lab2uint8(merge_l_ab(L[i, ..., 0], ab_true[i]))) for i in range(len(L))]
     agg["truth"] = {"colorfulness": float(np.mean(truth_cf))}
     best = max(BASELINES, key=lambda b: agg[b]["accuracy"])
     return {

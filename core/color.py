@@ -15,6 +15,8 @@ Conventions used throughout the lab
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from skimage import color as _skcolor
 
@@ -68,9 +70,12 @@ def lab2rgb(lab) -> np.ndarray:
 
     Returns
     -------
-    rgb : (..., 3) float64 in [0, 1] (out-of-gamut colours are clipped)
+    rgb : (..., 3) float64 in [0, 1] (out-of-gamut colours are clipped, without scikit-image's warning
+        about it: predicted a/b often leave the gamut, and the clip is the intended behaviour)
     """
-    return np.clip(_skcolor.lab2rgb(np.asarray(lab, dtype=np.float64)), 0.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Conversion from CIE-LAB", category=UserWarning)
+        return np.clip(_skcolor.lab2rgb(np.asarray(lab, dtype=np.float64)), 0.0, 1.0)
 
 
 def lab2uint8(lab) -> np.ndarray:
