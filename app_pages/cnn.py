@@ -158,13 +158,14 @@ def _train_now(config, dataset, area) -> None:
             "model": result.model,
             "card": result.card,
             "history": result.history or history,
-            "dataset": dataset,
+            "dataset": dataset.subset(config.focus) if config.focus else dataset,  # the split it is scored on
             "message": result.message,
             "from_cache": result.from_cache,
             "stopped": result.stopped,
             "seconds": result.seconds,
             "wall": time.perf_counter() - t0,
-            "label": f"trained now on '{dataset.name}' ({config.arch})",
+            "label": f"trained now on '{config.focus or dataset.name}' ({config.arch}"
+            + (", the committed recipe)" if config.gate else ")"),
         }
     finally:
         live["done"].set()
@@ -173,6 +174,28 @@ def _train_now(config, dataset, area) -> None:
     st.session_state[f"{K}_trained"] = live["trained"]
     st.session_state[f"{K}_live"] = None
     area.empty()
+
+
+def _committed_recipe(arch: str, loss: str | None, source: str, scenario: str, seed: int):
+    """The committed models' recipe for one scenario (``cnn.committed_recipe``), and the dataset it trains on.
+
+    Raises ValueError, saying what to change, where the recipe does not apply.
+    """
+    from core import cnn
+    from core.datasets import ALL_SCENES
+
+    if arch != "ours" or loss != "huber":
+        raise ValueError(
+            "the committed recipe is for ours (the U-Net) with the Huber loss; pick those, or 'from scratch'"
+        )
+    if source != "scenario":
+        raise ValueError(
+            "the committed recipe trains on the data folder's scenarios (its generalist mixes in the other "
+            "scenarios' photos, and its gate learns to tell them apart); pick 'a scenario from the data folder'"
+        )
+    if scenario != ALL_SCENES and ALL_SCENES not in cnn.committed_models():
+        raise ValueError("the committed recipe starts from models/scenes.keras, which is not in models/")
+    return cnn.committed_recipe(scenario, seed=seed), ALL_SCENES
 
 
 def _wait_for_interrupted_training() -> None:
@@ -284,6 +307,22 @@ else:
             steps = st.number_input("Steps", min_value=1, max_value=20000, value=200, step=50, key=f"{K}_steps")
             batch = st.number_input("Batch size", min_value=1, max_value=64, value=16, key=f"{K}_batch")
             seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key=f"{K}_seed")
+            recipe = st.radio(
+                "Recipe (ours)",
+                ("plain", "committed"),
+                format_func={
+                    "plain": "from scratch, with these knobs",
+                    "committed": "the committed models' recipe",
+                }.get,
+                horizontal=True,
+                key=f"{K}_recipe",
+                help="The committed recipe trains a model the way models/ were made. For beach, sunset or forest it "
+                "fine-tunes both U-Nets of the committed 'scenes' model for 300 steps each (lr 1e-3, batch 16, "
+                "weight averaging): one on the scenario's photos only (the specialist), one with half of its crops "
+                "from the other scenarios (the generalist). A scene gate then weighs them per photo. About 80 s on a "
+                "2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about 5 min). "
+                "Only the seed knob applies; with seed 0 the config is the committed model's own.",
+            )
             arch_defaults = st.checkbox(
                 "Use the architecture's own learning rate, batch size and steps instead",
                 key=f"{K}_arch_defaults",
@@ -296,7 +335,9 @@ else:
     if train_clicked:
         with friendly_errors("Training the CNN"):
             chosen_loss = loss if arch == "ours" else None
-            if arch_defaults:
+            if recipe == "committed":
+                config, scenario = _committed_recipe(arch, chosen_loss, source, scenario, int(seed))
+            elif arch_defaults:
                 config = CNNConfig(arch=arch, seed=int(seed), loss=chosen_loss)
             else:
                 config = CNNConfig(

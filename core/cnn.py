@@ -1465,6 +1465,41 @@ def committed_models() -> list[str]:
     return [n for n in COMMITTED_MODELS if (MODELS_DIR / f"{n}.keras").is_file()]
 
 
+def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
+    """The config that made a committed model (docs/CNN.md, "Committed models"); ``seed=0`` remakes it.
+
+    Parameters
+    ----------
+    name : str
+        ``"scenes"``: two U-Nets (widths 16 and 12) trained on every scenario's training photos alike,
+        1200 steps each. A scenario (``"beach"``, ``"sunset"``, ``"forest"``): a gated pair fine-tuned from
+        ``scenes`` for 300 steps each, the specialist on the scenario's photos only, the generalist with
+        half of its crops from the other scenarios.
+    seed : int
+
+    Returns
+    -------
+    CNNConfig
+        Train it on the ``"scenes"`` dataset (:func:`core.datasets.load_scenario`), for every name.
+    """
+    if name == "scenes":
+        return CNNConfig(ema=0.99, steps=1200, members=2, member_widths=(16, 12), seed=seed)
+    if name not in COMMITTED_MODELS:
+        raise ValueError(f"no committed recipe for {name!r}; the committed models are {', '.join(COMMITTED_MODELS)}")
+    return CNNConfig(
+        init="scenes",
+        focus=name,
+        mix=0.5,
+        gate=True,
+        ema=0.99,
+        steps=300,
+        lr=1e-3,
+        members=2,
+        member_widths=(16, 12),
+        seed=seed,
+    )
+
+
 def model_path(name_or_path) -> Path:
     """Resolve a committed model name (``beach``...) or a path to a ``.keras`` file."""
     s = str(name_or_path)

@@ -111,3 +111,35 @@ def test_test_split_gallery_of_a_committed_model(data_dir, monkeypatch):
     assert sum(c.startswith("prediction · accuracy") for c in captions) == n_test
     acc = f"CNN accuracy {card['metrics']['model']['accuracy']:.3f}"
     assert any(acc in c.value for c in at.caption), acc  # the same figure as its model card
+
+
+def test_train_now_with_the_committed_recipe(data_dir, tmp_path, monkeypatch):
+    """The recipe radio trains a gated pair for one scenario from `scenes`, scored on that scenario's split."""
+    import dataclasses
+
+    from core import cnn
+
+    if "scenes" not in cnn.committed_models():
+        pytest.skip("the committed scenes model is not in models/")
+    monkeypatch.setenv("COLORLAB_DATA", str(data_dir))
+    monkeypatch.setenv("COLORLAB_CACHE", str(tmp_path / "cache"))
+    real = cnn.committed_recipe
+    monkeypatch.setattr(cnn, "committed_recipe", lambda name, seed=0: dataclasses.replace(real(name, seed), steps=2))
+    at = cnn_page()
+    at.radio(key="cnn_choice").set_value("train").run()
+    at.radio(key="cnn_recipe").set_value("committed")
+    at.radio(key="cnn_source").set_value("uploads")
+    next(b for b in at.button if b.label == "Train CNN").click().run()
+    assert not at.exception
+    assert any("pick 'a scenario from the data folder'" in e.value for e in at.error)  # a clear message, no run
+    assert not at.success  # nothing was trained
+    at.radio(key="cnn_source").set_value("scenario")
+    at.selectbox(key="cnn_scenario").set_value("sunset")
+    next(b for b in at.button if b.label == "Train CNN").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    trained = at.session_state["cnn_trained"]
+    cfg = trained["card"]["config"]
+    assert cfg["gate"] and cfg["init"] == "scenes" and cfg["focus"] == "sunset" and cfg["member_widths"] == [16, 12]
+    assert trained["card"]["training"]["steps"] == 4  # two members of 2 steps
+    assert trained["dataset"].name == "sunset" and len(trained["dataset"].test_idx) == trained["card"]["metrics"]["n"]
+    assert "committed recipe" in trained["label"]

@@ -645,6 +645,18 @@ def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("name", cnn.COMMITTED_MODELS)
+def test_committed_recipe_is_the_cards_config(name):
+    """``committed_recipe`` (the dashboard's "committed recipe") is the config each committed model was made with."""
+    card = cnn.load_card(name) if name in cnn.committed_models() else None
+    if card is None:
+        pytest.skip(f"models/{name}.json is not committed yet")
+    assert cnn.committed_recipe(name) == cnn.CNNConfig.from_dict(card["config"])
+    assert cnn.committed_recipe(name, seed=3).seed == 3
+    with pytest.raises(ValueError, match="beach, sunset, forest, scenes"):
+        cnn.committed_recipe("desert")
+
+
+@pytest.mark.parametrize("name", cnn.COMMITTED_MODELS)
 def test_committed_models_are_small_and_carded(name):
     if name not in cnn.committed_models():
         pytest.skip(f"models/{name}.keras is not committed yet")
