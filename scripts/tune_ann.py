@@ -53,8 +53,10 @@ def main():
                 lk = r.baselines["lookup"]
                 rows.append((r.seed_difference, r.l1_difference, lk["seed_difference"], lk["l1_difference"]))
             a = np.mean(rows, axis=0)
-            print(f"{json.dumps(change) or '{}':32s} difference {a[0]:.4f}  L1 {a[1]:.4f}   lookup {a[2]:.4f}  {a[3]:.4f}",
-                  flush=True)
+            print(
+                f"{json.dumps(change) or '{}':32s} difference {a[0]:.4f}  L1 {a[1]:.4f}   lookup {a[2]:.4f}  {a[3]:.4f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
