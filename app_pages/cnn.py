@@ -321,7 +321,7 @@ else:
                 "weight averaging): one on the scenario's photos only (the specialist), one with half of its crops "
                 "from the other scenarios (the generalist). A scene gate then weighs them per photo. About 80 s on a "
                 "2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about 5 min). "
-                "Only the seed knob applies; with seed 0 the config is the committed model's own.",
+                "Only the seed knob applies; seed 0 makes the committed model again, weight for weight.",
             )
             arch_defaults = st.checkbox(
                 "Use the architecture's own learning rate, batch size and steps instead",
