@@ -1,7 +1,7 @@
 """The real-browser test: Chromium driven by Playwright against ``streamlit run dashboard.py``.
 
-It clicks through the pages as a student would, saves the README screenshots
-under ``docs/`` and prints (never asserts) the timing targets.
+It clicks through the pages as a student would, takes the README's screenshots (saved under ``docs/`` with
+``COLORLAB_SCREENSHOTS=docs``, else in a temporary folder) and prints (never asserts) the timing targets.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -31,7 +32,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DOCS = ROOT / "docs"
+#: Where the screenshots go. ``COLORLAB_SCREENSHOTS=docs`` retakes the README's (a path relative to the checkout,
+#: or absolute); by default a temporary folder, so the test command leaves the checkout as it found it.
+SHOTS = (
+    ROOT / os.environ["COLORLAB_SCREENSHOTS"]
+    if os.environ.get("COLORLAB_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "colorlab-screenshots"
+)
 VIEWPORT = {"width": 1440, "height": 900}
 WAIT_MS = 180_000  # generous: CI has two shared cores
 
@@ -113,7 +120,7 @@ def _idle(page) -> None:
 
 def _shot(page, name: str, max_height: int = 4200) -> None:
     """Screenshot the whole page: Streamlit scrolls inside its main block, so grow the viewport to fit it."""
-    DOCS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     height = page.evaluate(
         "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], [data-testid=stMainBlockContainer]')]"
         ".map(e => e.scrollHeight), window.innerHeight)"
@@ -121,7 +128,7 @@ def _shot(page, name: str, max_height: int = 4200) -> None:
     page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, max_height)})
     page.evaluate("() => document.querySelectorAll('[data-testid=stMain]').forEach(e => e.scrollTo(0, 0))")
     page.wait_for_timeout(500)
-    page.screenshot(path=str(DOCS / name))
+    page.screenshot(path=str(SHOTS / name))
     page.set_viewport_size(VIEWPORT)
 
 
@@ -172,7 +179,7 @@ def test_ann_page_trains_on_sample_and_on_upload(server, app_page, tmp_path):
         page.get_by_role("tab", name=tab).click()
         page.locator('[data-testid="stTabs"] .js-plotly-plot:visible').first.wait_for()
         page.wait_for_timeout(800)
-        tabs.screenshot(path=str(DOCS / name))
+        tabs.screenshot(path=str(SHOTS / name))
 
     # Upload a photo of our own and train a few epochs on it.
     rng = np.random.default_rng(1)
