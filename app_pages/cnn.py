@@ -18,7 +18,7 @@ import streamlit as st
 from core.color import gray2rgb, rgb2gray, rgb2lab
 from core.datasets import data_root, list_scenarios
 from core.images import fit_within
-from core.metrics import THRESHOLDS
+from core.metrics import THRESHOLDS, cast_oracle
 from ui import charts
 from ui.common import UPLOAD_TYPES, fmt, friendly_errors, image_input, metrics_downloads, png_download
 from ui.scoring import (
@@ -417,10 +417,12 @@ if done is not None:
         with friendly_errors("Scoring"), st.spinner("Scoring…"):
             # Scores on a copy at most SCORE_SIDE pixels a side (full-resolution SSIM takes seconds).
             small_true, small_out = fit_within(src, SCORE_SIDE), fit_within(out, SCORE_SIDE)
-            scores = {"CNN": lab_scores(rgb2lab(small_out)[..., 1:], small_true, small_out)}
+            ab_out = rgb2lab(small_out)[..., 1:]  # (h, w, 2) the CNN's a/b, as shown
+            scores = {"CNN": lab_scores(ab_out, small_true, small_out)}
             for name, ab_b in ab_baseline_predictions(done["card"], small_true, train_rgb=small_true).items():
                 scores[f"baseline: {name}"] = lab_scores(ab_b, small_true)
-            done.update(scores=scores, small_true=small_true, small_out=small_out)
+            cast = cast_oracle(ab_out, rgb2lab(small_true)[..., 1:])  # (accuracy, (2,) shift): an oracle
+            done.update(scores=scores, cast=cast, small_true=small_true, small_out=small_out)
     scores = done["scores"] or {}
     with friendly_errors("Scoring"):
         baseline_note = (
@@ -443,6 +445,14 @@ if done is not None:
         st.table(pd.DataFrame(rows).set_index("predictor"))
         side = max(done["small_true"].shape[:2])
         st.caption(f"Against the photo's own colours, computed at {side} pixels on the longer side; {baseline_note}.")
+        if done.get("cast") is not None and "CNN" in scores:
+            cast_acc, (da, db) = done["cast"]
+            st.caption(
+                f"Oracle check (it reads the true colours): with this photo's overall colour cast set right "
+                f"(a {da:+.1f}, b {db:+.1f} added everywhere), the CNN's colours would score {cast_acc:.3f} instead "
+                f"of {scores['CNN']['accuracy']:.3f}. The rest of the error is in the detail. On the sunset and "
+                "forest test photos this cast alone costs the committed models 16-18 points (docs/CNN.md)."
+            )
 
         st.subheader("Accuracy versus threshold")
         t = st.slider("Threshold t (ab distance)", 0, 150, 10, key=f"{K}_threshold")

@@ -49,6 +49,7 @@ def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
         truth's|, averaged over a and b); ``mean``: the same keys averaged over the photos; ``n``.
     """
     from core import cnn
+    from core.metrics import cast_oracle
 
     L, ab = dataset.arrays(split, size)  # (N, size, size, 1) L in [0, 100]; (N, size, size, 2) a/b
     pred = cnn.predict_ab(model, L)  # (N, size, size, 2)
@@ -57,12 +58,11 @@ def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
     names = [dataset.names[i] for i in (dataset.test_idx if split == "test" else dataset.train_idx)]
     rows = []
     for name, p, t in zip(names, pred, ab, strict=True):
-        shift = np.median(t - p, axis=(0, 1))  # (2,): the photo's cast, per channel
         rows.append(
             {
                 "name": name,
                 "model": _acc(p, t),
-                "shift": _acc(p + shift, t),
+                "shift": cast_oracle(p, t)[0],  # the photo's cast set right
                 "scale": max(_acc(p * k, t) for k in SCALES),
                 "mean_error": float(np.abs(p.mean(axis=(0, 1)) - t.mean(axis=(0, 1))).mean()),
                 "train_mean_error": float(np.abs(train_mean - t.mean(axis=(0, 1))).mean()),

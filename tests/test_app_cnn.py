@@ -7,6 +7,8 @@ from dashboard_helpers import APP, TIMEOUT, bad_files, photo, png_bytes
 from streamlit.testing.v1 import AppTest
 from tests_cnn_model import model_name  # noqa: F401  (fixture)
 
+from core.color import rgb2lab
+
 
 def cnn_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
@@ -40,6 +42,13 @@ def test_colorize_sample_with_committed_model_shows_image(model_name):  # noqa: 
     assert done["out"].shape == done["photo"].shape == (400, 600, 3)  # coffee, full resolution
     assert any("after (colorized)" in c for img in at.image for c in img.captions)
     assert "CNN" in list(at.table[-1].value.index)
+    # The oracle check beside the scores (the photo's cast set right), recomputed from what the page shows.
+    from core.metrics import cast_oracle
+
+    cast_acc, _ = done["cast"]
+    expected = cast_oracle(rgb2lab(done["small_out"])[..., 1:], rgb2lab(done["small_true"])[..., 1:])[0]
+    assert cast_acc == expected
+    assert any(f"would score {cast_acc:.3f}" in c.value for c in at.caption)
     from core import cnn
 
     cfg = (cnn.load_card(model_name) or {}).get("config") or {}
