@@ -255,6 +255,10 @@ class CNNConfig:
         """First-level filters of member ``i`` (0-based) of an ensemble or gated pair."""
         return self.member_widths[i] if self.member_widths else self.width
 
+    def member(self, i: int) -> CNNConfig:
+        """Member ``i`` (0-based) of an ensemble or gated pair, as one U-Net's config: its own width, no gate."""
+        return replace(self, members=1, member_widths=(), gate=False, width=self.member_width(i))
+
     def to_dict(self) -> dict:
         """JSON-ready fields (tuples as lists)."""
         d = asdict(self)
@@ -305,8 +309,7 @@ def _build_ensemble(config: CNNConfig):
     inp = keras.Input((None, None, 1), name="L")
     outs = []
     for i in range(config.members):
-        one = replace(config, members=1, member_widths=(), width=config.member_width(i))
-        member = _build_ours(one, name=f"member{i + 1}")  # nested models need unique names
+        member = _build_ours(config.member(i), name=f"member{i + 1}")  # nested models need unique names
         outs.append(member(inp))  # (N, h, w, 2) each
     out = keras.layers.Average(name="mean")(outs)  # (N, h, w, 2), ab + 128
     return keras.Model(inp, out, name="ours_ensemble")
@@ -321,10 +324,9 @@ def _build_gated(config: CNNConfig):
     """
     keras = _keras()
     layers = keras.layers
-    one = replace(config, members=1, gate=False, member_widths=())
     inp = keras.Input((None, None, 1), name="L")
-    spec = _build_ours(replace(one, width=config.member_width(0)), name="member1")(inp)  # (N, h, w, 2), ab + 128
-    gen = _build_ours(replace(one, width=config.member_width(1)), name="member2")(inp)  # (N, h, w, 2)
+    spec = _build_ours(config.member(0), name="member1")(inp)  # (N, h, w, 2), ab + 128
+    gen = _build_ours(config.member(1), name="member2")(inp)  # (N, h, w, 2)
     p = layers.Reshape((1, 1, 1), name="p_own")(_build_gate()(inp))  # (N, 1, 1, 1)
     q = layers.Rescaling(-1.0, offset=1.0, name="p_other")(p)  # 1 - p
     out = layers.Add(name="blend")([layers.Multiply(name="own")([spec, p]), layers.Multiply(name="other")([gen, q])])
@@ -1263,9 +1265,7 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
 
         # a gated model's member 1 is the specialist: its scenario's photos only
         mix = 0.0 if config.gate and i == 0 else config.mix
-        one = replace(
-            config, members=1, seed=config.seed + i, gate=False, mix=mix, width=config.member_width(i), member_widths=()
-        )
+        one = replace(config.member(i), seed=config.seed + i, mix=mix)
         res = train_cnn(one, dataset, progress=relay, stop=stop, strategy=strategy, verbose=verbose)
         members.append(res.model)
         done_seconds += res.seconds
@@ -1275,15 +1275,10 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
     config_used = config
     if stopped:  # the members trained so far; a gated model stopped in its specialist is that specialist alone
         n = len(members)
-        lone = config.gate and n == 1
-        config_used = replace(
-            config,
-            members=n,
-            gate=config.gate and not lone,
-            mix=0.0 if lone else config.mix,
-            width=config.member_width(0) if n == 1 else config.width,
-            member_widths=config.member_widths[:n] if n > 1 else (),
-        )
+        if n == 1:  # a plain U-Net; a gated model's member 1 is the specialist, trained without the mix
+            config_used = replace(config.member(0), mix=0.0 if config.gate else config.mix)
+        else:
+            config_used = replace(config, members=n, member_widths=config.member_widths[:n])
     model = members[0] if len(members) == 1 else _assemble(config_used, members)  # one member: a plain U-Net
     gate = _fit_gate(model, dataset, config_used.focus) if config_used.gate else None
     done = history[-1]["step"] if history else 0

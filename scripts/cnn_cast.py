@@ -31,13 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SCALES = np.round(np.arange(0.0, 2.0001, 0.05), 2)  # the scale oracle's factors
 
 
-def _acc(pred: np.ndarray, truth: np.ndarray) -> float:
-    """The report's accuracy of one photo: ``(h, w, 2)`` a/b arrays."""
-    from core.metrics import report_accuracy
-
-    return float(report_accuracy(pred, truth))
-
-
 def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
     """Per-photo accuracy of ``model`` and of its shift and scale oracles on one part of ``dataset``.
 
@@ -49,7 +42,7 @@ def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
         truth's|, averaged over a and b); ``mean``: the same keys averaged over the photos; ``n``.
     """
     from core import cnn
-    from core.metrics import cast_oracle
+    from core.metrics import cast_oracle, report_accuracy
 
     L, ab = dataset.arrays(split, size)  # (N, size, size, 1) L in [0, 100]; (N, size, size, 2) a/b
     pred = cnn.predict_ab(model, L)  # (N, size, size, 2)
@@ -61,9 +54,9 @@ def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
         rows.append(
             {
                 "name": name,
-                "model": _acc(p, t),
+                "model": report_accuracy(p, t),
                 "shift": cast_oracle(p, t)[0],  # the photo's cast set right
-                "scale": max(_acc(p * k, t) for k in SCALES),
+                "scale": max(report_accuracy(p * k, t) for k in SCALES),
                 "mean_error": float(np.abs(p.mean(axis=(0, 1)) - t.mean(axis=(0, 1))).mean()),
                 "train_mean_error": float(np.abs(train_mean - t.mean(axis=(0, 1))).mean()),
             }
