@@ -177,7 +177,8 @@ class CNNConfig:
     init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
     members: int = 1  # ours: U-Nets trained one after another (seeds seed, seed+1, ...), their a/b averaged
     member_widths: tuple = ()  # ours, members > 1: each member's first-level filters, e.g. (16, 12); () = width for all
-    gate: bool = False  # ours, focus, members=2: a specialist and a generalist (mix), weighed per photo by a gate
+    gate: bool = False  # ours, focus, mix: a scene gate; members=1: one U-Net told its p, members=2: it weighs two
+    own_share: float = 0.5  # gate, members=1: share of each batch's crops from the focus scenario's photos, told c=1
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
 
     def __post_init__(self):
@@ -232,11 +233,12 @@ class CNNConfig:
                 "members > 1 (an ensemble) needs arch='ours' and a regression loss",
             ),
             (
-                not self.gate or (self.focus is not None and self.mix > 0 and self.members == 2),
-                "gate needs focus (the scenario), mix > 0 (the generalist's share of other scenarios' crops) "
-                f"and members=2 (a specialist and a generalist); got focus={self.focus!r}, mix={self.mix}, "
-                f"members={self.members}",
+                not self.gate or (self.focus is not None and self.mix > 0 and self.members in (1, 2)),
+                "gate needs focus (the scenario), mix > 0 (the other scenarios' share of the generalist's crops) "
+                "and members=1 (one U-Net told the gate's p) or 2 (a specialist and a generalist); "
+                f"got focus={self.focus!r}, mix={self.mix}, members={self.members}",
             ),
+            (0.0 < self.own_share < 1.0, f"own_share must lie in (0, 1), got {self.own_share}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -244,6 +246,11 @@ class CNNConfig:
         if self.arch == "report" and self.size != REPORT_SIZE:
             # the report's network is defined at 64 x 64; other sizes are allowed but change the parameter count
             pass
+
+    @property
+    def conditioned(self) -> bool:
+        """One U-Net told, per photo, the gate's probability that it is of the focus scenario (``gate``, ``members=1``)."""
+        return self.gate and self.members == 1
 
     def total_steps(self, n_train: int) -> int:
         """Training steps for ``n_train`` photos: ``steps``, or ``epochs * ceil(n_train / batch_size)``."""
@@ -298,6 +305,8 @@ def build_model(config: CNNConfig | str = "ours"):
         config = CNNConfig(arch=config)
     if config.arch == "report":
         return _build_report(config)
+    if config.conditioned:
+        return _build_conditioned(config)
     if config.members > 1:
         return _build_gated(config) if config.gate else _build_ensemble(config)
     return _build_ours(config)
@@ -331,6 +340,29 @@ def _build_gated(config: CNNConfig):
     q = layers.Rescaling(-1.0, offset=1.0, name="p_other")(p)  # 1 - p
     out = layers.Add(name="blend")([layers.Multiply(name="own")([spec, p]), layers.Multiply(name="other")([gen, q])])
     return keras.Model(inp, out, name="ours_gated")
+
+
+def _build_conditioned(config: CNNConfig):
+    """One U-Net (``member1``) told, per photo, the scene gate's probability ``p`` that the photo is of its scenario.
+
+    Trained with ``c = 1`` on crops of the scenario's own photos (a specialist's data) and ``c = 0`` on crops
+    drawn with ``mix`` (a generalist's), it is one network in two roles; at prediction ``c = p``. It has the
+    parameters of one U-Net, plus its FiLM layers (see :func:`_build_ours`) and the gate's 153.
+    """
+    keras = _keras()
+    inp = keras.Input((None, None, 1), name="L")
+    p = _build_gate()(inp)  # (N, 1)
+    out = _build_ours(config, name="member1", condition=True)([inp, p])  # (N, h, w, 2), ab + 128
+    return keras.Model(inp, out, name="ours_conditioned")
+
+
+def _own_view(conditioned):
+    """A conditioned U-Net (inputs L / 100 and c) as a one-input model told ``c = 1``: its specialist role."""
+    keras = _keras()
+    layers = keras.layers
+    inp = keras.Input((None, None, 1), name="L")
+    ones = layers.Rescaling(0.0, offset=1.0)(layers.GlobalAveragePooling2D()(inp))  # (N, 1) of ones
+    return keras.Model(inp, conditioned([inp, ones]))
 
 
 #: The gate's feature set: part of a gated model's cache key, so a change of features is never served from the cache.
@@ -462,16 +494,32 @@ def _build_report(config: CNNConfig):
     return keras.Model(inp, out, name="report")
 
 
-def _build_ours(config: CNNConfig, name: str = "ours"):
+def _build_ours(config: CNNConfig, name: str = "ours", condition: bool = False):
+    """Our U-Net: input L / 100 ``(N, h, w, 1)``, output ab + 128 ``(N, h, w, 2)`` (or 2K logits for ``bins``).
+
+    With ``condition`` it takes a second input ``c``, ``(N, 1)`` in [0, 1], and each of its 7 blocks ends
+    in FiLM (feature-wise linear modulation): ``x * (1 + g c) + b c``, with ``g`` and ``b`` learnt per
+    channel and zero at the start, so a U-Net loaded into it is unchanged until fine-tuning teaches it
+    what ``c`` means (:func:`_build_conditioned`).
+    """
     keras = _keras()
     layers = keras.layers
     w = config.width
+    inp = keras.Input((None, None, 1), name="L")  # any size, a multiple of 8 (predict_ab pads)
+    c = keras.Input((1,), name="c") if condition else None
+    c4 = layers.Reshape((1, 1, 1), name="c_map")(c) if condition else None  # (N, 1, 1, 1)
 
     def block(x, filters, name):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_a")(x)
-        return layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_b")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_b")(x)
+        if condition:
+            zeros = {"use_bias": False, "kernel_initializer": "zeros"}
+            g = layers.Dense(filters, name=f"{name}_film_g", **zeros)(c4)  # (N, 1, 1, filters): g c
+            b = layers.Dense(filters, name=f"{name}_film_b", **zeros)(c4)  # (N, 1, 1, filters): b c
+            scale = layers.Rescaling(1.0, offset=1.0, name=f"{name}_film_1g")(g)  # 1 + g c
+            x = layers.Add(name=f"{name}_film")([layers.Multiply(name=f"{name}_film_x")([x, scale]), b])
+        return x
 
-    inp = keras.Input((None, None, 1), name="L")  # any size, a multiple of 8 (predict_ab pads)
     e1 = block(inp, w, "enc1")  # (h, w)
     e2 = block(layers.MaxPooling2D(2, name="pool1")(e1), 2 * w, "enc2")  # (h/2, w/2)
     e3 = block(layers.MaxPooling2D(2, name="pool2")(e2), 4 * w, "enc3")  # (h/4, w/4)
@@ -484,12 +532,13 @@ def _build_ours(config: CNNConfig, name: str = "ours"):
     d3 = block(layers.Concatenate(name="skip3")([layers.UpSampling2D(2, name="up3")(b), e3]), 4 * w, "dec3")
     d2 = block(layers.Concatenate(name="skip2")([layers.UpSampling2D(2, name="up2")(d3), e2]), 2 * w, "dec2")
     d1 = block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")
+    inputs = [inp, c] if condition else inp
     if config.loss == "bins":  # classification: K logits for a, then K for b, per pixel
         out = layers.Conv2D(2 * int(config.bins), 1, name="ab_logits")(d1)  # (h, w, 2K)
-        return keras.Model(inp, out, name=name)
+        return keras.Model(inputs, out, name=name)
     x = layers.Conv2D(2, 1, name="ab")(d1)  # (h, w, 2), ab / 128
     out = layers.Rescaling(AB_OFFSET, offset=AB_OFFSET, name="to_target")(x)  # ab + 128
-    return keras.Model(inp, out, name=name)
+    return keras.Model(inputs, out, name=name)
 
 
 def count_parameters(model) -> int:
@@ -889,13 +938,19 @@ def _batch_classes():
             return self.x[sel].astype(np.float32), self.y[sel].astype(np.float32)
 
     class OursBatches(keras.utils.PyDataset):
-        """Random crops of rescaled photos (several scales, plus the squashed size x size view) with flips."""
+        """Random crops of rescaled photos (several scales, plus the squashed size x size view) with flips.
 
-        def __init__(self, views, batch_size, steps, seed, size, flip, weights=None):
+        With ``told = (own_weights, n_own)`` (a conditioned U-Net) the first ``n_own`` crops of each batch are
+        drawn with ``own_weights`` and told ``c = 1``, the others with ``weights`` and told ``c = 0``; a batch
+        is then ``((L / 100, c), ab + 128)``.
+        """
+
+        def __init__(self, views, batch_size, steps, seed, size, flip, weights=None, told=None):
             super().__init__(workers=BATCH_WORKERS, use_multiprocessing=False)
             self.views = views  # list per photo of list of (h, w, 3) float32 Lab
             self.bs, self.steps, self.seed, self.size, self.flip = batch_size, steps, seed, size, flip
             self.weights = weights  # (n_photos,) sampling probabilities, or None (uniform)
+            self.told = told
 
         def __len__(self):
             return self.steps
@@ -904,11 +959,13 @@ def _batch_classes():
             rng = np.random.default_rng((self.seed, 1, idx))
             s = self.size
             out = np.empty((self.bs, s, s, 3), np.float32)
+            n_own = self.told[1] if self.told else 0
             for j in range(self.bs):
-                if self.weights is None:
+                weights = self.told[0] if j < n_own else self.weights
+                if weights is None:
                     photo = self.views[rng.integers(len(self.views))]
                 else:
-                    photo = self.views[rng.choice(len(self.views), p=self.weights)]
+                    photo = self.views[rng.choice(len(self.views), p=weights)]
                 lab = photo[rng.integers(len(photo))]
                 y0 = rng.integers(lab.shape[0] - s + 1)
                 x0 = rng.integers(lab.shape[1] - s + 1)
@@ -916,6 +973,9 @@ def _batch_classes():
                 if self.flip and rng.random() < 0.5:
                     crop = crop[:, ::-1]
                 out[j] = crop
+            if self.told:
+                c = (np.arange(self.bs) < n_own).astype(np.float32)[:, None]  # (bs, 1): 1 for the own crops
+                return (out[..., :1] / 100.0, c), out[..., 1:] + AB_OFFSET
             return out[..., :1] / 100.0, out[..., 1:] + AB_OFFSET
 
     return ReportBatches, OursBatches
@@ -1134,6 +1194,9 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
         return _train_ensemble(config, dataset, progress=progress, stop=stop, strategy=strategy, verbose=verbose)
     steps = config.total_steps(n_train)
     target, weights = _focus(config, dataset)  # the scenario scored, and crop sampling weights
+    told = None
+    if config.conditioned:  # own_share of each batch from the focus scenario's photos (c = 1), the rest with mix
+        told = (_focus(replace(config, mix=0.0, gate=False), dataset)[1], round(config.own_share * config.batch_size))
     keras.utils.set_random_seed(config.seed)
     strategy = strategy if strategy is not None else _default_strategy()
     ReportBatches, OursBatches = _batch_classes()
@@ -1143,14 +1206,16 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
         data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
     else:
         data = OursBatches(
-            _ours_views(dataset, config), config.batch_size, steps, config.seed, config.size, config.flip, weights
+            _ours_views(dataset, config), config.batch_size, steps, config.seed, config.size, config.flip, weights, told
         )
 
     with strategy.scope() if strategy is not None else nullcontext():
-        model = build_model(config)
+        # a conditioned model trains its U-Net (inputs L and c); the gate is fitted afterwards
+        model = _build_ours(config, name="member1", condition=True) if told else build_model(config)
         if config.init:
             _set_starting_weights(model, config)
         model.compile(optimizer=_make_optimizer(config, steps), loss=_make_loss(config))
+    scorer = _own_view(model) if told else model  # the progress events' accuracies: the specialist role (c = 1)
 
     eval_every = config.eval_every or max(1, steps // 10)
     report_every = max(1, min(eval_every, steps // 100 or 1))
@@ -1193,8 +1258,8 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
                     "steps": steps,
                     "epoch": k / batches_per_epoch,
                     "loss": float(window),
-                    "train_acc": _accuracy(self.model, L_tr, ab_tr) if do_eval else None,
-                    "test_acc": _accuracy(self.model, L_te, ab_te) if do_eval else None,
+                    "train_acc": _accuracy(scorer, L_tr, ab_tr) if do_eval else None,
+                    "test_acc": _accuracy(scorer, L_te, ab_te) if do_eval else None,
                     "seconds": time.perf_counter() - t0,
                 }
                 history.append(event)
@@ -1206,38 +1271,65 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     if state["error"]:
         raise TrainingError(state["error"])
     done = history[-1]["step"] if history else 0
+    gate = None
+    if told:  # the U-Net and the scene gate in one model, the gate fitted on every scenario's training photos
+        model = _assemble(config, [model])
+        gate = _fit_gate(model, dataset, config.focus)
     card = _make_card(model, config, dataset, seconds, done, state, target)
     msg = f"stopped at step {done} of {steps}" if state["stopped"] else f"trained {steps} steps in {seconds:.1f} s"
+    if gate:
+        card["gate"] = gate
+        msg += f"; gate fitted ({100 * gate['train_accuracy']:.0f}% right on the training photos)"
     return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
 
 
 def _set_starting_weights(model, config: CNNConfig) -> None:
-    """Load ``config.init``'s weights (see :func:`_starting_weights`) into ``model``, or say why they do not fit."""
-    start = _starting_weights(config.init, config.seed)
-    shapes = [tuple(w.shape) for w in model.get_weights()]
-    if shapes != [tuple(w.shape) for w in start]:
-        first = next((w.shape[-1] for w in start if len(w.shape) == 4), "?")  # the first conv's filters
+    """Load ``config.init``'s weights (see :func:`_starting_net`) into ``model``, or say why they do not fit.
+
+    Layers are matched by name; the FiLM layers of a conditioned U-Net that the start lacks stay at zero.
+    """
+    start = _starting_net(config.init, config.seed, config.width)
+    theirs = {layer.name: layer for layer in start.layers if layer.weights}
+    pairs = [(layer, theirs.get(layer.name)) for layer in model.layers if layer.weights]
+    fits = all(
+        [tuple(w.shape) for w in mine.weights] == [tuple(w.shape) for w in other.weights]
+        for mine, other in pairs
+        if other is not None
+    )
+    missing = [mine.name for mine, other in pairs if other is None and "_film_" not in mine.name]
+    if not fits or missing:
+        first = next((w.shape[-1] for w in start.get_weights() if len(w.shape) == 4), "?")  # the first conv's filters
         raise ValueError(
             f"cannot fine-tune from {config.init!r}: the U-Net it gives this run (seed {config.seed}) has width {first}, "
             f"this run's has width {config.width} (for a model of several members, pass member_widths / "
             "--member-widths as the starting model's card gives them)"
         )
-    model.set_weights(start)
+    for mine, other in pairs:
+        if other is not None:
+            mine.set_weights(other.get_weights())
 
 
-def _starting_weights(init: str, seed: int) -> list:
-    """Weights to fine-tune from: the ``init`` model's, or when it is an ensemble, one member's.
+def _starting_net(init: str, seed: int, width: int | None = None):
+    """The network to fine-tune from: the ``init`` model, or when it holds several U-Nets, one of them.
 
     Member ``k`` of an ensemble was trained with seed ``seed0 + k - 1``; a model fine-tuned
-    with seed ``s`` starts from the member of the same offset (cycling), so the members of
-    an ensemble fine-tuned from an ensemble stay as different as their starting points.
+    with seed ``s`` starts from the member of the same offset (cycling) among the members of
+    its ``width`` (all of them when none has it), so the members of an ensemble fine-tuned from
+    an ensemble stay as different as their starting points.
     """
     model = load_model(init)
     members = [layer for layer in model.layers if layer.name.startswith("member")]
     if not members:
-        return model.get_weights()
+        return model
+    same = [m for m in members if _first_filters(m) == width]
+    members = same or members
     seed0 = int(((load_card(init) or {}).get("config") or {}).get("seed", 0))  # the ensemble's first seed
-    return members[(seed - seed0) % len(members)].get_weights()
+    return members[(seed - seed0) % len(members)]
+
+
+def _first_filters(net) -> int | None:
+    """Filters of a U-Net's first convolution (its width), or None."""
+    return next((int(w.shape[-1]) for w in net.get_weights() if len(w.shape) == 4), None)
 
 
 def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, verbose) -> TrainResult:
@@ -1403,6 +1495,8 @@ def _key_fields(config: CNNConfig) -> dict:
         d.pop("bins"), d.pop("bin_sigma")
     if config.loss != "welsch":
         d.pop("welsch_sigma")
+    if not config.conditioned:
+        d.pop("own_share")
     for name, default in _KEY_OPTIONAL.items():
         if name in d and d[name] == default:
             del d[name]

@@ -156,8 +156,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--gate",
         action="store_true",
-        help="with --scenario NAME --mix M --members 2: member 1 trains on NAME's photos only, member 2 with the "
-        "mix, and a scene gate weighs them per photo by how likely it is a NAME photo",
+        help="with --scenario NAME --mix M: a scene gate gives each photo p, how likely it is a NAME photo. "
+        "--members 1 (the default): one U-Net told p, trained with --own-share of each batch from NAME's photos "
+        "(told 1) and the rest with the mix (told 0); --members 2: member 1 trains on NAME's photos only, "
+        "member 2 with the mix, weighed per photo by p",
+    )
+    t.add_argument(
+        "--own-share",
+        type=float,
+        help="with --gate and --members 1: share of each batch's crops from the scenario's own photos (default 0.5)",
     )
     t.add_argument("--no-cache", action="store_true", help="train even when the cache holds this model")
 
@@ -224,6 +231,7 @@ def _train(args) -> int:
             "focus": focus,
             "mix": args.mix or None,
             "gate": args.gate or None,
+            "own_share": args.own_share,
         }.items()
         if v is not None
     }

@@ -23,6 +23,9 @@ Examples::
     python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.25}'
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1     # runs saved with --save runs/seedN
     python scripts/cnn_cv.py --gated runs/specialist runs/generalist   # joined by a scene gate
+    python scripts/cnn_cv.py --scenario beach --fold 0 --tag cond \
+        --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.5, "gate": true, "ema": 0.99, "steps": 600, "lr": 0.001}'
+        # one U-Net conditioned on its scene gate (round 8's committed recipe), the gate fitted on the fold's photos
     python scripts/cnn_cv.py --summary cv.jsonl
 """
 

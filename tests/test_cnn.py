@@ -315,8 +315,13 @@ def test_members_of_different_widths_pretrain_fine_tune_and_stop(tiny, tmp_path)
     for k in (1, 2):
         start, got = pre.model.get_layer(f"member{k}").get_weights(), ft.get_layer(f"member{k}").get_weights()
         assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
-    with pytest.raises(ValueError, match="has width 3, this run's has width 4 .*member_widths"):
-        cnn.train_cnn(replace(cfg, member_widths=(), width=4, steps=1, init=str(path)), tiny)  # member 2 is narrower
+    # members of one width start from the starting model's members of that width (here both from member 1)
+    same = cnn.train_cnn(replace(cfg, member_widths=(), width=4, steps=1, lr=1e-9, init=str(path)), tiny).model
+    for k in (1, 2):
+        got = same.get_layer(f"member{k}").get_weights()
+        assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(m1.get_weights(), got))
+    with pytest.raises(ValueError, match="has width 4, this run's has width 5 .*member_widths"):
+        cnn.train_cnn(replace(cfg, member_widths=(), width=5, steps=1, init=str(path)), tiny)  # no member of width 5
     stopped = cnn.train_cnn(cfg, tiny, stop=lambda: True)  # stopped in member 1: that U-Net alone, at its width
     assert stopped.config.members == 1 and stopped.config.width == 4 and stopped.config.member_widths == ()
     # equal widths are the default spelled out: same config, same cache key
@@ -429,8 +434,68 @@ def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_gene
     assert "gate" not in stopped.card and stopped.model.get_layer("ab") is not None
     with pytest.raises(ValueError, match="gate needs focus"):
         cnn.CNNConfig(gate=True, members=2)
-    with pytest.raises(ValueError, match="members=2"):
-        cnn.CNNConfig(focus="wood", mix=0.5, gate=True)
+    with pytest.raises(ValueError, match="members=1 .* or 2"):
+        cnn.CNNConfig(focus="wood", mix=0.5, gate=True, members=3)
+
+
+def test_conditioned_model_is_one_u_net_told_the_gates_p(tmp_path):
+    ds = _two_scenarios()
+    config = cnn.CNNConfig(focus="wood", mix=0.5, gate=True, steps=3, **TINY)  # members=1: one conditioned U-Net
+    assert config.conditioned and not replace(config, members=2).conditioned
+    events = []
+    res = cnn.train_cnn(config, ds, progress=events.append)
+    model = res.model
+    assert [layer.name for layer in model.layers] == ["L", "gate", "member1"]
+    film = 2 * (4 + 8 + 16 + 32 + 16 + 8 + 4)  # g and b per channel of the 7 blocks (width 4)
+    assert res.card["parameters"] == cnn.count_parameters(cnn.build_model(replace(config, gate=False))) + film + 153
+    assert res.card["gate"]["photos"] == {"focus": 4, "other": 6} and res.card["gate"]["train_accuracy"] == 1.0
+    assert "gate fitted" in res.message and events[-1]["test_acc"] is not None
+
+    L = np.stack([rgb2lab(im)[..., :1] for im in ds.part("test")])  # (4, 24, 32, 1): 2 sea, 2 wood
+    x = L / 100.0
+    is_wood = np.array([ds.groups[i] == "wood" for i in ds.test_idx])
+    unet = model.get_layer("member1")
+    told = {c: np.asarray(unet([x, np.full((4, 1), c, np.float32)])) for c in (0.0, 1.0)}  # (4, 24, 32, 2) each
+    assert np.abs(told[1.0] - told[0.0]).max() > 1e-3  # two roles: training taught it what c means
+    p = np.asarray(model.get_layer("gate")(x))  # (4, 1)
+    assert (p[is_wood] > 0.9).all() and (p[~is_wood] < 0.1).all()
+    np.testing.assert_allclose(cnn.predict_ab(model, L, flip=False), np.asarray(unet([x, p])) - 128.0, atol=1e-3)
+
+    again = cnn.load_model(cnn.save_model(model, res.card, tmp_path, name="told"))  # safe mode: built-in layers
+    np.testing.assert_allclose(cnn.predict_ab(again, L), cnn.predict_ab(model, L), atol=1e-5)
+    stopped = cnn.train_cnn(config, ds, stop=lambda: True)  # stopped: still the U-Net and its gate
+    assert stopped.stopped and stopped.config.conditioned and "gate" in stopped.card
+    with pytest.raises(ValueError, match="own_share"):
+        cnn.CNNConfig(focus="wood", mix=0.5, gate=True, own_share=1.0)
+
+
+def test_conditioned_model_fine_tunes_from_a_plain_u_net_unchanged_at_first(tmp_path):
+    ds = _two_scenarios()
+    pre = cnn.train_cnn(cnn.CNNConfig(steps=2, **TINY), ds)
+    path = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")
+    config = cnn.CNNConfig(focus="wood", mix=0.5, gate=True, steps=1, lr=1e-9, init=str(path), **TINY)
+    unet = cnn.train_cnn(config, ds).model.get_layer("member1")  # a vanishing step: the start, FiLM still zero
+    L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
+    plain = cnn.predict_ab(pre.model, L, flip=False)
+    for c in (0.0, 1.0):
+        got = np.asarray(unet([L / 100.0, np.full((1, 1), c, np.float32)])) - 128.0
+        np.testing.assert_allclose(got, plain, atol=1e-3)
+
+
+def test_conditioned_batches_tell_the_own_crops_one():
+    _, OursBatches = cnn._batch_classes()
+    views = [[np.full((20, 20, 3), float(i), np.float32)] for i in range(4)]  # photo i: L = i everywhere
+    own, mix = np.array([0.0, 0.0, 0.5, 0.5]), np.full(4, 0.25)
+    batches = OursBatches(views, 8, 5, 0, 16, True, mix, told=(own, 6))
+    drawn = []
+    for k in range(len(batches)):
+        (x, c), y = batches[k]  # (8, 16, 16, 1), (8, 1), (8, 16, 16, 2)
+        assert x.shape == (8, 16, 16, 1) and y.shape == (8, 16, 16, 2) and c.shape == (8, 1)
+        assert (c[:6] == 1).all() and (c[6:] == 0).all()
+        photo = np.round(x[:, 0, 0, 0] * 100).astype(int)  # (8,): which photo each crop came from
+        assert set(photo[:6]) <= {2, 3}
+        drawn += list(photo[6:])
+    assert set(drawn) & {0, 1}  # the told-0 crops are drawn with the mix weights
 
 
 def test_report_network_trains_a_step(tiny):
