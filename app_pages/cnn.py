@@ -56,7 +56,14 @@ def _card_summary(card: dict | None) -> None:
     scored = card.get("scored_on")
     if cfg.get("focus") and scored:
         focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
-        if cfg.get("gate"):
+        if cfg.get("gate") and int(cfg.get("members") or 1) == 1:
+            own = float(cfg.get("own_share") or 0.5)
+            how = (
+                f"one U-Net told by a scene gate how likely a photo is of {focus}; {100 * own:.0f}% of its training "
+                f"crops from {focus}'s {scored.get('train')} training photos (told yes), the rest with "
+                f"{100 * mix:.0f}% from the other scenarios' (told no)"
+            )
+        elif cfg.get("gate"):
             how = (
                 f"a specialist U-Net trained on {focus}'s {scored.get('train')} training photos only and a generalist "
                 f"with {100 * mix:.0f}% of its crops from the other scenarios', weighed per photo by a scene gate"
@@ -75,7 +82,9 @@ def _card_summary(card: dict | None) -> None:
     members = int(cfg.get("members") or 1)
     widths = cfg.get("member_widths") or []
     of_widths = f" (widths {' and '.join(str(w) for w in widths)})" if widths else ""
-    if cfg.get("gate"):
+    if cfg.get("gate") and members == 1:
+        shape = ", one U-Net conditioned on a scene gate"
+    elif cfg.get("gate"):
         shape = f", two U-Nets{of_widths} and a scene gate"
     elif members > 1:
         shape = f", the average of {members} U-Nets{of_widths}"
@@ -190,7 +199,7 @@ def _committed_recipe(arch: str, loss: str | None, source: str, scenario: str, s
         )
     if source != "scenario":
         raise ValueError(
-            "the committed recipe trains on the data folder's scenarios (its generalist mixes in the other "
+            "the committed recipe trains on the data folder's scenarios (it mixes in the other "
             "scenarios' photos, and its gate learns to tell them apart); pick 'a scenario from the data folder'"
         )
     if scenario != ALL_SCENES and ALL_SCENES not in cnn.committed_models():
@@ -317,11 +326,12 @@ else:
                 horizontal=True,
                 key=f"{K}_recipe",
                 help="The committed recipe trains a model the way models/ were made. For beach, sunset or forest it "
-                "fine-tunes both U-Nets of the committed 'scenes' model for 300 steps each (lr 1e-3, batch 16, "
-                "weight averaging): one on the scenario's photos only (the specialist), one with half of its crops "
-                "from the other scenarios (the generalist). A scene gate then weighs them per photo. About 80 s on a "
-                "2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about 5 min). "
-                "Only the seed knob applies; seed 0 makes the committed model again, weight for weight.",
+                "fine-tunes the width-16 U-Net of the committed 'scenes' model for 600 steps (lr 1e-3, batch 16, "
+                "weight averaging) into one U-Net with two roles: half of each batch comes from the scenario's "
+                "photos, told 'this is the scenario', and half is mixed with the other scenarios' photos, told "
+                "'not'. A scene gate then tells it, per photo, how likely the photo is of the scenario. About 90 s "
+                "on a 2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about "
+                "5 min). Only the seed knob applies; seed 0 makes the committed model again, weight for weight.",
             )
             arch_defaults = st.checkbox(
                 "Use the architecture's own learning rate, batch size and steps instead",

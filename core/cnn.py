@@ -1561,9 +1561,10 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
     ----------
     name : str
         ``"scenes"``: two U-Nets (widths 16 and 12) trained on every scenario's training photos alike,
-        1200 steps each. A scenario (``"beach"``, ``"sunset"``, ``"forest"``): a gated pair fine-tuned from
-        ``scenes`` for 300 steps each, the specialist on the scenario's photos only, the generalist with
-        half of its crops from the other scenarios.
+        1200 steps each. A scenario (``"beach"``, ``"sunset"``, ``"forest"``): one conditioned U-Net
+        (``gate=True``, ``members=1``) fine-tuned from ``scenes``' width-16 member for 600 steps, half of each
+        batch from the scenario's photos (told c = 1) and half with half of those crops from the other
+        scenarios (told c = 0), then its scene gate.
     seed : int
 
     Returns
@@ -1575,18 +1576,7 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
         return CNNConfig(ema=0.99, steps=1200, members=2, member_widths=(16, 12), seed=seed)
     if name not in COMMITTED_MODELS:
         raise ValueError(f"no committed recipe for {name!r}; the committed models are {', '.join(COMMITTED_MODELS)}")
-    return CNNConfig(
-        init="scenes",
-        focus=name,
-        mix=0.5,
-        gate=True,
-        ema=0.99,
-        steps=300,
-        lr=1e-3,
-        members=2,
-        member_widths=(16, 12),
-        seed=seed,
-    )
+    return CNNConfig(init="scenes", focus=name, mix=0.5, gate=True, ema=0.99, steps=600, lr=1e-3, seed=seed)
 
 
 def model_path(name_or_path) -> Path:
