@@ -59,9 +59,9 @@ def _card_summary(card: dict | None) -> None:
         if cfg.get("gate") and int(cfg.get("members") or 1) == 1:
             own = float(cfg.get("own_share") or 0.5)
             how = (
-                f"one U-Net told by a scene gate how likely a photo is of {focus}; {100 * own:.0f}% of its training "
-                f"crops from {focus}'s {scored.get('train')} training photos (told yes), the rest with "
-                f"{100 * mix:.0f}% from the other scenarios' (told no)"
+                f"one U-Net told by a scene gate how likely a photo is of {focus}: {100 * own:.0f}% of each batch "
+                f"from {focus}'s {scored.get('train')} training photos, told yes, and the rest drawn "
+                f"{100 * (1 - mix):.0f}% from them and {100 * mix:.0f}% from the other scenarios', told no"
             )
         elif cfg.get("gate"):
             how = (
@@ -431,8 +431,11 @@ if done is not None:
             scores = {"CNN": lab_scores(ab_out, small_true, small_out)}
             for name, ab_b in ab_baseline_predictions(done["card"], small_true, train_rgb=small_true).items():
                 scores[f"baseline: {name}"] = lab_scores(ab_b, small_true)
-            cast = cast_oracle(ab_out, rgb2lab(small_true)[..., 1:])  # (accuracy, (2,) shift): an oracle
-            done.update(scores=scores, cast=cast, small_true=small_true, small_out=small_out)
+            lab_true = rgb2lab(small_true)  # (h, w, 3) the true colours; kept for the LAB explorer
+            cast = cast_oracle(ab_out, lab_true[..., 1:])  # (accuracy, (2,) shift): an oracle
+            done.update(
+                scores=scores, cast=cast, small_true=small_true, small_out=small_out, lab_true=lab_true, ab_out=ab_out
+            )
     scores = done["scores"] or {}
     with friendly_errors("Scoring"):
         baseline_note = (
@@ -461,7 +464,7 @@ if done is not None:
                 f"Oracle check (it reads the true colours): with this photo's overall colour cast set right "
                 f"(a {da:+.1f}, b {db:+.1f} added everywhere), the CNN's colours would score {cast_acc:.3f} instead "
                 f"of {scores['CNN']['accuracy']:.3f}. The rest of the error is in the detail. On the sunset and "
-                "forest test photos this cast alone costs the committed models 16-18 points (docs/CNN.md)."
+                "forest test photos this cast alone costs the committed models 14-18 points (docs/CNN.md)."
             )
 
         st.subheader("Accuracy versus threshold")
@@ -475,14 +478,14 @@ if done is not None:
         )
 
         st.subheader("LAB explorer")
-        lab_view = rgb2lab(done["small_true"])
+        lab_view = done["lab_true"]  # (h, w, 3), converted once when scoring
         c1, c2, c3 = st.columns(3)
         c1.image(np.clip(lab_view[..., 0] / 100.0, 0, 1), caption="L (lightness, 0–100)", width="stretch")
         c2.image(np.clip((lab_view[..., 1] + 128) / 255.0, 0, 1), caption="a (green − / red +), true", width="stretch")
         c3.image(
             np.clip((lab_view[..., 2] + 128) / 255.0, 0, 1), caption="b (blue − / yellow +), true", width="stretch"
         )
-        st.plotly_chart(charts.ab_scatter(rgb2lab(done["small_out"])[..., 1:], lab_view[..., 1:]), key=f"{K}_scatter")
+        st.plotly_chart(charts.ab_scatter(done["ab_out"], lab_view[..., 1:]), key=f"{K}_scatter")
 
     st.subheader("Downloads")
     d1, d2 = st.columns([1, 2])

@@ -239,6 +239,10 @@ class CNNConfig:
                 f"got focus={self.focus!r}, mix={self.mix}, members={self.members}",
             ),
             (0.0 < self.own_share < 1.0, f"own_share must lie in (0, 1), got {self.own_share}"),
+            (
+                not (self.gate and self.members == 1) or int(self.batch_size) >= 2,
+                f"a gate-conditioned U-Net needs batch_size >= 2 (crops told 1 and told 0), got {self.batch_size}",
+            ),
         ]
         for ok, msg in checks:
             if not ok:
@@ -1196,7 +1200,8 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     target, weights = _focus(config, dataset)  # the scenario scored, and crop sampling weights
     told = None
     if config.conditioned:  # own_share of each batch from the focus scenario's photos (c = 1), the rest with mix
-        told = (_focus(replace(config, mix=0.0, gate=False), dataset)[1], round(config.own_share * config.batch_size))
+        n_own = min(config.batch_size - 1, max(1, round(config.own_share * config.batch_size)))  # both kinds per batch
+        told = (_focus(replace(config, mix=0.0, gate=False), dataset)[1], n_own)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy if strategy is not None else _default_strategy()
     ReportBatches, OursBatches = _batch_classes()

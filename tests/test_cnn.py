@@ -467,6 +467,8 @@ def test_conditioned_model_is_one_u_net_told_the_gates_p(tmp_path):
     assert stopped.stopped and stopped.config.conditioned and "gate" in stopped.card
     with pytest.raises(ValueError, match="own_share"):
         cnn.CNNConfig(focus="wood", mix=0.5, gate=True, own_share=1.0)
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        cnn.CNNConfig(focus="wood", mix=0.5, gate=True, batch_size=1)
 
 
 def test_conditioned_model_fine_tunes_from_a_plain_u_net_unchanged_at_first(tmp_path):
