@@ -26,6 +26,13 @@ REPO = Path(__file__).resolve().parent.parent
 TINY = dict(size=16, scales=(16, 24), width=4, batch_size=8, eval_every=1000)
 
 
+def _np(tensor) -> np.ndarray:
+    """A Keras output as a numpy array (``np.asarray`` on a TensorFlow tensor warns under numpy 2)."""
+    import keras
+
+    return keras.ops.convert_to_numpy(tensor)
+
+
 def _scene(seed: int, h: int = 24, w: int = 32) -> np.ndarray:
     """A learnable toy photo: blue bright sky over a dark green-brown ground, with noise."""
     rng = np.random.default_rng(seed)
@@ -396,15 +403,15 @@ def test_gate_features_known_answers():
     gate = cnn._build_gate()
     features = keras.Model(gate.input, gate.get_layer("gate_features").output)  # (N, 84)
     flat = np.full((1, 64, 64, 1), 0.5, np.float32)  # L = 50 everywhere
-    f = np.asarray(features(flat))[0]
+    f = _np(features(flat))[0]
     np.testing.assert_allclose(f[:64], 0.5, atol=1e-6)  # the 8 x 8 block means
     above = 1 / (1 + np.exp(-(0.5 - np.array(cnn.GATE_LEVELS)) / cnn.GATE_SOFTNESS))
     np.testing.assert_allclose(f[64:80], above, atol=1e-5)  # soft share of pixels above each level
     np.testing.assert_allclose(f[80:], 0.0, atol=1e-7)  # no texture
     ramp = np.tile(np.linspace(0, 0.63, 64, dtype=np.float32), (64, 1))[None, ..., None]  # +0.01 per column
-    np.testing.assert_allclose(np.asarray(features(ramp))[0, 80:], [0.01, 0, 0, 0], atol=1e-6)  # rising d/dx only
+    np.testing.assert_allclose(_np(features(ramp))[0, 80:], [0.01, 0, 0, 0], atol=1e-6)  # rising d/dx only
     big = np.full((1, 96, 72, 1), 0.5, np.float32)  # any size is squashed to 64 x 64 first
-    np.testing.assert_allclose(np.asarray(features(big))[0], f, atol=1e-5)
+    np.testing.assert_allclose(_np(features(big))[0], f, atol=1e-5)
 
 
 def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_generalist(tmp_path):
@@ -421,7 +428,7 @@ def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_gene
 
     L = np.stack([rgb2lab(im)[..., :1] for im in ds.part("test")])  # (4, 24, 32, 1): 2 sea, 2 wood
     is_wood = np.array([ds.groups[i] == "wood" for i in ds.test_idx])
-    p = np.asarray(model.get_layer("gate")(L / 100.0))[:, 0]  # (4,)
+    p = _np(model.get_layer("gate")(L / 100.0))[:, 0]  # (4,)
     assert (p[is_wood] > 0.9).all() and (p[~is_wood] < 0.1).all()
     q = p[:, None, None, None]  # (4, 1, 1, 1); the mirror image has its own p, so compare without flip averaging
     blend = q * cnn.predict_ab(spec, L, flip=False) + (1 - q) * cnn.predict_ab(gen, L, flip=False)
@@ -455,11 +462,11 @@ def test_conditioned_model_is_one_u_net_told_the_gates_p(tmp_path):
     x = L / 100.0
     is_wood = np.array([ds.groups[i] == "wood" for i in ds.test_idx])
     unet = model.get_layer("member1")
-    told = {c: np.asarray(unet([x, np.full((4, 1), c, np.float32)])) for c in (0.0, 1.0)}  # (4, 24, 32, 2) each
+    told = {c: _np(unet([x, np.full((4, 1), c, np.float32)])) for c in (0.0, 1.0)}  # (4, 24, 32, 2) each
     assert np.abs(told[1.0] - told[0.0]).max() > 1e-3  # two roles: training taught it what c means
-    p = np.asarray(model.get_layer("gate")(x))  # (4, 1)
+    p = _np(model.get_layer("gate")(x))  # (4, 1)
     assert (p[is_wood] > 0.9).all() and (p[~is_wood] < 0.1).all()
-    np.testing.assert_allclose(cnn.predict_ab(model, L, flip=False), np.asarray(unet([x, p])) - 128.0, atol=1e-3)
+    np.testing.assert_allclose(cnn.predict_ab(model, L, flip=False), _np(unet([x, p])) - 128.0, atol=1e-3)
 
     again = cnn.load_model(cnn.save_model(model, res.card, tmp_path, name="told"))  # safe mode: built-in layers
     np.testing.assert_allclose(cnn.predict_ab(again, L), cnn.predict_ab(model, L), atol=1e-5)
@@ -480,7 +487,7 @@ def test_conditioned_model_fine_tunes_from_a_plain_u_net_unchanged_at_first(tmp_
     L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
     plain = cnn.predict_ab(pre.model, L, flip=False)
     for c in (0.0, 1.0):
-        got = np.asarray(unet([L / 100.0, np.full((1, 1), c, np.float32)])) - 128.0
+        got = _np(unet([L / 100.0, np.full((1, 1), c, np.float32)])) - 128.0
         np.testing.assert_allclose(got, plain, atol=1e-3)
 
 
