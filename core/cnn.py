@@ -162,6 +162,7 @@ class CNNConfig:
     welsch_sigma: float = 5.0  # loss="welsch": width of 1 - exp(-d^2 / (2 sigma^2)), in a/b units
     bins: int = 64  # loss="bins": classes per channel, equal bins of ab + 128 over [0, 256) (64: 4 a/b units wide)
     bin_sigma: float = 5.0  # loss="bins": soft targets, a Gaussian of this width (a/b units) over the bin centres
+    rebalance: bool = False  # loss="bins": weight each a/b value by its bin's rarity (Zhang et al. 2016, lambda 0.5)
     dropout: float = 0.0  # report: rate of the dropout before the output layer (the report mostly left it off)
     width: int = 16  # ours: filters of the first level; doubled at each of the 3 downsamplings
     context: bool = False  # ours: add a whole-image context vector (global average pool + 2 dense) at the bottleneck
@@ -201,6 +202,7 @@ class CNNConfig:
             (self.loss != "bins" or self.arch == "ours", "loss='bins' needs arch='ours' (the report's head is fixed)"),
             (2 <= int(self.bins) <= 256, f"bins must lie in [2, 256], got {self.bins}"),
             (self.bin_sigma > 0, f"bin_sigma must be > 0, got {self.bin_sigma}"),
+            (not self.rebalance or self.loss == "bins", f"rebalance needs loss='bins', got loss={self.loss!r}"),
             (self.welsch_sigma > 0, f"welsch_sigma must be > 0, got {self.welsch_sigma}"),
             (
                 self.schedule in ("constant", "cosine"),
@@ -1082,22 +1084,75 @@ def _default_strategy():
     return None
 
 
-def _bins_loss(bins: int, sigma: float):
+#: Class rebalancing (Zhang, Isola and Efros 2016, "Colorful Image Colorization", eq. 4): a bin's weight is
+#: ``1 / ((1 - lambda) p + lambda / K)``, ``p`` the training photos' bin frequencies smoothed by a Gaussian of
+#: ``sigma`` a/b units, scaled so that the mean weight under ``p`` is 1. The paper's values.
+REBALANCE_LAMBDA = 0.5
+REBALANCE_SIGMA = 5.0
+
+
+def rebalance_weights(ab, bins: int, *, photo_weights=None, lam: float = REBALANCE_LAMBDA, sigma=REBALANCE_SIGMA):
+    """Per-bin loss weights that make rare colours count as much as common ones (Zhang et al. 2016).
+
+    Parameters
+    ----------
+    ab : sequence of (h, w, 2) float arrays, a/b in [-128, 128)
+        The training photos' colours (one array per photo; sizes may differ).
+    bins : int
+        Bins per channel, as :func:`bin_centres`.
+    photo_weights : (N,) float, optional
+        How likely each photo is to be drawn for a training crop (default: all alike).
+    lam : float in [0, 1]
+        Share of the uniform distribution mixed into the frequencies (1: no rebalancing).
+    sigma : float
+        Width of the Gaussian that smooths the frequencies, in a/b units (0: none).
+
+    Returns
+    -------
+    (2, bins) float32
+        Weights for a, then b; each row's mean under the smoothed frequencies is 1.
+    """
+    width = 256.0 / bins
+    n = len(ab)
+    pw = np.full(n, 1.0 / n) if photo_weights is None else np.asarray(photo_weights, np.float64)
+    freq = np.zeros((2, bins))  # (2, K): share of the a (b) values in each bin
+    for im, w in zip(ab, pw):
+        idx = np.clip(((np.asarray(im, np.float64).reshape(-1, 2) + 128.0) // width).astype(int), 0, bins - 1)  # (P, 2)
+        for c in range(2):
+            freq[c] += w * np.bincount(idx[:, c], minlength=bins) / len(idx)
+    freq /= freq.sum(axis=1, keepdims=True)
+    if sigma > 0:
+        centres = bin_centres(bins)
+        kernel = np.exp(-0.5 * ((centres[:, None] - centres[None, :]) / sigma) ** 2)  # (K, K): to j from k
+        freq = freq @ (kernel / kernel.sum(axis=0, keepdims=True)).T  # each bin's share spread, the total kept
+    weights = 1.0 / ((1.0 - lam) * freq + lam / bins)  # (2, K)
+    weights /= (freq * weights).sum(axis=1, keepdims=True)
+    return weights.astype(np.float32)
+
+
+def _bins_loss(bins: int, sigma: float, class_weights=None):
     """Cross-entropy against soft targets: a Gaussian (width ``sigma`` a/b units) over the bin centres.
 
-    ``y_true``: (N, h, w, 2) ab + 128; ``y_pred``: (N, h, w, 2K) logits. Keras ops only (any backend).
+    ``y_true``: (N, h, w, 2) ab + 128; ``y_pred``: (N, h, w, 2K) logits. With ``class_weights`` ((2, K), see
+    :func:`rebalance_weights`) each a/b value's term is weighted by the bin its true value falls in.
+    Keras ops only (any backend).
     """
     keras = _keras()
     ops = keras.ops
     centres = bin_centres(bins).astype(np.float32)  # (K,)
+    width = 256.0 / bins
 
     def bins_crossentropy(y_true, y_pred):
         t = ops.reshape(ops.cast(y_true, "float32"), (-1, 2, 1))  # (P, 2, 1), P = N*h*w
         logits = ops.reshape(y_pred, (-1, 2, bins))  # (P, 2, K)
         target = ops.exp(-0.5 * ops.square((t - centres) / sigma))  # (P, 2, K)
         target = target / ops.sum(target, axis=-1, keepdims=True)
-        logp = ops.log_softmax(logits, axis=-1)
-        return -ops.mean(ops.sum(target * logp, axis=-1))
+        ce = -ops.sum(target * ops.log_softmax(logits, axis=-1), axis=-1)  # (P, 2)
+        if class_weights is None:
+            return ops.mean(ce)
+        true_bin = ops.cast(ops.clip(ops.floor(t[..., 0] / width), 0, bins - 1), "int32")  # (P, 2)
+        w = ops.sum(ops.one_hot(true_bin, bins) * class_weights, axis=-1)  # (P, 2)
+        return ops.mean(w * ce)
 
     return bins_crossentropy
 
@@ -1120,10 +1175,10 @@ def _welsch_loss(sigma: float):
     return welsch
 
 
-def _make_loss(config: CNNConfig):
+def _make_loss(config: CNNConfig, class_weights=None):
     keras = _keras()
     if config.loss == "bins":
-        return _bins_loss(int(config.bins), float(config.bin_sigma))
+        return _bins_loss(int(config.bins), float(config.bin_sigma), class_weights)
     if config.loss == "welsch":
         return _welsch_loss(float(config.welsch_sigma))
     if config.loss == "mse":
@@ -1207,19 +1262,21 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     ReportBatches, OursBatches = _batch_classes()
     L_tr, ab_tr = target.arrays("train", config.size if config.arch == "report" else REPORT_SIZE)
     L_te, ab_te = target.arrays("test", config.size if config.arch == "report" else REPORT_SIZE)
+    class_weights = None
     if config.arch == "report":
         data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
     else:
-        data = OursBatches(
-            _ours_views(dataset, config), config.batch_size, steps, config.seed, config.size, config.flip, weights, told
-        )
+        views = _ours_views(dataset, config)
+        data = OursBatches(views, config.batch_size, steps, config.seed, config.size, config.flip, weights, told)
+        if config.rebalance:  # the bins' frequencies in the photos as the crops are drawn (squashed views)
+            class_weights = rebalance_weights([v[0][..., 1:] for v in views], int(config.bins), photo_weights=weights)
 
     with strategy.scope() if strategy is not None else nullcontext():
         # a conditioned model trains its U-Net (inputs L and c); the gate is fitted afterwards
         model = _build_ours(config, name="member1", condition=True) if told else build_model(config)
         if config.init:
             _set_starting_weights(model, config)
-        model.compile(optimizer=_make_optimizer(config, steps), loss=_make_loss(config))
+        model.compile(optimizer=_make_optimizer(config, steps), loss=_make_loss(config, class_weights))
     scorer = _own_view(model) if told else model  # the progress events' accuracies: the specialist role (c = 1)
 
     eval_every = config.eval_every or max(1, steps // 10)
@@ -1436,7 +1493,7 @@ def _make_card(model, config, dataset, seconds, steps_done, state, target=None) 
         "arch": config.arch,
         "parameters": count_parameters(model),
         "config": config.to_dict(),
-        "loss": config.loss,
+        "loss": f"{config.loss}, rebalanced" if config.rebalance else config.loss,
         "optimizer": config.optimizer,
         "key": cache_key(config, dataset.fingerprint),
         "data": dataset.describe(),
@@ -1489,6 +1546,7 @@ _KEY_OPTIONAL = {
     "members": 1,
     "gate": False,
     "member_widths": [],
+    "rebalance": False,
 }
 
 
@@ -1497,7 +1555,7 @@ def _key_fields(config: CNNConfig) -> dict:
     gated model's key names its gate's features (:data:`GATE_VERSION`)."""
     d = config.to_dict()
     if config.loss != "bins":
-        d.pop("bins"), d.pop("bin_sigma")
+        d.pop("bins"), d.pop("bin_sigma"), d.pop("rebalance")
     if config.loss != "welsch":
         d.pop("welsch_sigma")
     if not config.conditioned:

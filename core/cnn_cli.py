@@ -135,6 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--welsch-sigma", type=float, help="width of the welsch loss, in a/b units (default 5)")
     t.add_argument(
+        "--rebalance",
+        action="store_true",
+        help="with --loss bins: weight each a/b value by the rarity of its bin in the training photos "
+        "(Zhang et al. 2016's class rebalancing, lambda 0.5)",
+    )
+    t.add_argument(
         "--mix",
         type=float,
         help="with --scenario NAME: draw this share of the crops from the other scenarios' training photos",
@@ -227,6 +233,7 @@ def _train(args) -> int:
             "batch_size": args.batch_size,
             "loss": args.loss,
             "welsch_sigma": args.welsch_sigma,
+            "rebalance": args.rebalance or None,
             "ema": args.ema,
             "focus": focus,
             "mix": args.mix or None,

@@ -101,6 +101,12 @@ def test_train_now_on_uploaded_photos_then_colorize(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     assert at.session_state["cnn_trained"]["card"]["loss"] == "bins"
     assert not at.session_state["cnn_trained"]["from_cache"]
+    # ... and its class-rebalanced variant (Zhang et al. 2016)
+    at.radio(key="cnn_loss").set_value("rebalanced")
+    next(b for b in at.button if b.label == "Train CNN").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cnn_trained"]["card"]["loss"] == "bins, rebalanced"
+    assert not at.session_state["cnn_trained"]["from_cache"]
     at.button(key="cnn_colorize").click().run()
     assert not at.exception and not at.error
     assert at.session_state["cnn_out"]["model_label"].startswith("trained now")

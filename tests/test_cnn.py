@@ -244,6 +244,60 @@ def test_bins_model_trains_predicts_and_saves(tiny, tmp_path):
     assert lab.shape == (30, 50, 3) and np.array_equal(lab[..., 0], rgb2lab(rgb)[..., 0])
 
 
+def test_rebalance_weights_hand_computed():
+    # bins=2 without smoothing: a and b put 3 values in bin 0 and 1 in bin 1, so p = (3/4, 1/4);
+    # 1 / (p / 2 + 1/4) = (1.6, 8/3), whose mean under p is 1.2 + 2/3; divided by it: (6/7, 10/7)
+    ab = [np.array([-126.0, -126.0, -126.0, 1.0]).reshape(4, 1, 1).repeat(2, axis=2)]  # (4, 1, 2)
+    np.testing.assert_allclose(cnn.rebalance_weights(ab, 2, sigma=0), [[6 / 7, 10 / 7]] * 2, rtol=1e-6)
+    # photos are weighted by how likely they are drawn: a photo all in bin 1, drawn 3 times in 4, flips it
+    two = [np.full((2, 2, 2), -100.0), np.full((2, 2, 2), 50.0)]
+    w = cnn.rebalance_weights(two, 2, photo_weights=[0.25, 0.75], sigma=0)
+    np.testing.assert_allclose(w, [[10 / 7, 6 / 7]] * 2, rtol=1e-6)
+    # lambda = 1 is no rebalancing; colours spread evenly over the bins get weight 1 everywhere
+    np.testing.assert_allclose(cnn.rebalance_weights(ab, 2, lam=1.0), np.ones((2, 2)), rtol=1e-6)
+    even = [((np.arange(64 * 64) + 0.5) / 16 - 128).reshape(64, 64, 1).repeat(2, axis=2)]  # 64 values a bin
+    np.testing.assert_allclose(cnn.rebalance_weights(even, 64, sigma=0), np.ones((2, 64)), rtol=1e-4)
+    # with smoothing, the mean weight under the smoothed frequencies is 1, and rare bins weigh more
+    rng = np.random.default_rng(0)
+    real = [np.stack([rng.normal(0, 8, (16, 16)), rng.normal(20, 15, (16, 16))], axis=-1)]
+    w = cnn.rebalance_weights(real, 64)
+    assert w.shape == (2, 64) and w.dtype == np.float32
+    assert w[0, 32] < 1.0 < w[0, 0] and w[1, 37] < w[1, 10]  # a ~ 0 is common, a = -126 rare; b ~ 20 common
+    assert np.all(w > 0)
+
+
+def test_bins_loss_rebalanced_weights_each_value_by_its_true_bin():
+    bins = 4  # bins of ab + 128 each 64 wide: [0, 64), [64, 128), [128, 192), [192, 256)
+    cw = np.array([[1.0, 2.0, 3.0, 4.0], [0.5, 0.5, 0.5, 0.5]], np.float32)
+    y_true = np.array([[[[10.0, 200.0], [130.0, 70.0]]]], np.float32)  # (1, 1, 2, 2): a in bins 0, 2; b in 3, 1
+    y_pred = np.random.default_rng(0).normal(size=(1, 1, 2, 2 * bins)).astype(np.float32)
+    plain = cnn._bins_loss(bins, 5.0)
+    weighted = cnn._bins_loss(bins, 5.0, cw)
+    centres = cnn.bin_centres(bins)
+    ce = np.zeros((2, 2))  # (pixel, channel): cross-entropy against the Gaussian soft target, by hand
+    for p in range(2):
+        for c in range(2):
+            t = np.exp(-0.5 * ((y_true[0, 0, p, c] - centres) / 5.0) ** 2)
+            z = y_pred[0, 0, p, c * bins : (c + 1) * bins].astype(np.float64)
+            ce[p, c] = -np.sum(t / t.sum() * (z - np.log(np.exp(z).sum())))
+    assert float(plain(y_true, y_pred)) == pytest.approx(ce.mean(), rel=1e-5)
+    hand = (1.0 * ce[0, 0] + 0.5 * ce[0, 1] + 3.0 * ce[1, 0] + 0.5 * ce[1, 1]) / 4
+    assert float(weighted(y_true, y_pred)) == pytest.approx(hand, rel=1e-5)
+
+
+def test_rebalanced_bins_model_trains_and_is_its_own_cache_entry(tiny):
+    cfg = cnn.CNNConfig(loss="bins", bins=32, rebalance=True, steps=40, lr=5e-3, schedule="constant", **TINY)
+    events = []
+    res = cnn.train_cnn(cfg, tiny, progress=events.append)
+    losses = [e["loss"] for e in events]
+    assert np.all(np.isfinite(losses)) and np.mean(losses[-5:]) < 0.9 * np.mean(losses[:3])
+    assert res.card["loss"] == "bins, rebalanced" and res.card["config"]["rebalance"] is True
+    fp = "f" * 64
+    assert cnn.cache_key(cfg, fp) != cnn.cache_key(replace(cfg, rebalance=False), fp)
+    with pytest.raises(ValueError, match="rebalance needs loss='bins'"):
+        cnn.CNNConfig(rebalance=True)
+
+
 def test_cache_key_ignores_settings_that_change_nothing():
     fp = "f" * 64
     base = cnn.cache_key(cnn.CNNConfig(), fp)
@@ -662,6 +716,19 @@ def test_cli_describe_json(capsys):
     assert d["parameters"] == 75_563_904 and isinstance(d["layers"], list)
     assert main(["describe", "--arch", "ours"]) == 0
     assert "parameters" in capsys.readouterr().out
+
+
+def test_cli_train_rebalanced_bins(tmp_path, monkeypatch, capsys):
+    from core.cnn_cli import main
+
+    monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path / "cache"))
+    _write_photos(tmp_path / "photos", 4)
+    args = ["train", "--images", str(tmp_path / "photos"), "--steps", "1", "--json"]
+    assert main(args + ["--loss", "bins", "--rebalance"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["loss"] == "bins, rebalanced" and card["config"]["rebalance"] is True
+    assert main(args + ["--rebalance"]) == 1  # rebalancing weighs classes: it needs the bins loss
+    assert "rebalance needs loss='bins'" in capsys.readouterr().err
 
 
 def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
