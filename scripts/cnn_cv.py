@@ -107,6 +107,9 @@ def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: P
         tgt = cnn.evaluate(None, part)  # baselines fitted on the scored scenario's training folds
         acc = ev["aggregate"]["model"]["accuracy"]
         out[s] = {"n": len(part.test_idx), "model": acc, "own": _best(ev), "target": _best(tgt)}
+        # Hasler-Suesstrunk colorfulness, per-photo means: the model's colours and the true photos'
+        out[s]["colorfulness"] = ev["aggregate"]["model"]["colorfulness"]
+        out[s]["truth_colorfulness"] = ev["aggregate"]["truth"]["colorfulness"]
     return out
 
 
@@ -164,7 +167,8 @@ def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False) -> None:
         f"own scenario, mean gap {np.mean(diag):+.1f}; other scenarios: min gap {min(off):+.1f}, mean {np.mean(off):+.1f}"
     )
     print(
-        "cells: accuracy on the held-out folds (model - best baseline fitted on the model's / the scored scenario's photos)"
+        "cells: accuracy on the held-out folds (model - best baseline fitted on the model's / the scored scenario's photos);"
+        " cf: colorfulness of the model's colours / of the true photos (runs logged since round 9)"
     )
 
 
@@ -185,11 +189,16 @@ def summary(log: Path) -> None:
                 continue
             n = sum(r[s]["n"] for r in rs)
             m, own, tgt = (sum(r[s][k] * r[s]["n"] for r in rs) / n for k in ("model", "own", "target"))
-            cells.append(f"{s} {100 * m:.1f} ({100 * (m - own):+.1f} / {100 * (m - tgt):+.1f})")
+            cell = f"{s} {100 * m:.1f} ({100 * (m - own):+.1f} / {100 * (m - tgt):+.1f})"
+            if all("colorfulness" in r[s] for r in rs):  # logged since round 9
+                cf, cf_true = (sum(r[s][k] * r[s]["n"] for r in rs) / n for k in ("colorfulness", "truth_colorfulness"))
+                cell += f" cf {cf:.1f}/{cf_true:.1f}"
+            cells.append(cell)
         secs = np.mean([r["seconds"] for r in runs])
         print(f"{tag:14s} {scenario}-model, folds {folds}, {secs:.0f} s: " + " | ".join(cells))
     print(
-        "cells: accuracy on the held-out folds (model - best baseline fitted on the model's / the scored scenario's photos)"
+        "cells: accuracy on the held-out folds (model - best baseline fitted on the model's / the scored scenario's photos);"
+        " cf: colorfulness of the model's colours / of the true photos (runs logged since round 9)"
     )
 
 
