@@ -12,7 +12,8 @@ For fold k:
 
 Scores are the report's accuracy at 64x64, next to the best baseline fitted on
 the model's own training photos (``own``) and on the scored scenario's
-(``target``). Each run appends one JSON line to ``--log``; ``--summary`` prints
+(``target``), and (since round 9) the colorfulness of the model's colours and of
+the true photos. Each run appends one JSON line to ``--log``; ``--summary`` prints
 pooled tables of a log.
 
 Examples::
