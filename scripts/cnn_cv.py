@@ -127,7 +127,25 @@ def _gated(spec_path: Path, gen_path: Path, ds):
     return cnn.gated_model(cnn.load_model(spec_path), cnn.load_model(gen_path), ds, cfg)[0]
 
 
-def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False) -> None:
+def predict_shifted(model, lightness, shift: int):
+    """Shift averaging (round 11's rule 22, not adopted): the mean of :func:`core.cnn.predict_ab` (flip-averaged)
+    on the photo and on it shifted by ``shift`` px down, right, and both (symmetric padding, cropped back).
+
+    lightness : (N, h, w, 1) float, L in [0, 100]; returns ab : (N, h, w, 2) float32. ``shift=0``: plain predict_ab.
+    """
+    from core import cnn
+
+    if not shift:
+        return cnn.predict_ab(model, lightness)
+    n, h, w, _ = lightness.shape
+    outs = []
+    for dy, dx in ((0, 0), (0, shift), (shift, 0), (shift, shift)):
+        x = np.pad(lightness, ((0, 0), (dy, 0), (dx, 0), (0, 0)), mode="symmetric")  # (N, h+dy, w+dx, 1)
+        outs.append(cnn.predict_ab(model, x)[:, dy : dy + h, dx : dx + w])
+    return np.mean(outs, axis=0).astype(np.float32)
+
+
+def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0) -> None:
     """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
 
     Protocol ``all``: for each scenario and fold, the models ``<dir>/<scenario>-all-fold<k>.keras``
@@ -135,6 +153,7 @@ def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False) -> None:
     baseline fitted on the model's own training photos / on the scored scenario's.
     ``gated``: two folders, a specialist's runs and a generalist's, joined by a scene gate
     (``CNNConfig.gate``) fitted on the fold's training photos, instead of averaged.
+    ``shift``: predict with :func:`predict_shifted` (shift averaging) instead of plain ``predict_ab``.
     """
     from core import cnn, datasets
     from core.baselines import fit_ab_baselines
@@ -151,7 +170,7 @@ def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False) -> None:
             models = [_gated(*paths, ds)] if gated else [cnn.load_model(p) for p in paths]
             own = fit_ab_baselines(*parts[s].gray_ab("train", cnn.REPORT_SIZE))
             for t in SCENARIOS:
-                ab = np.mean([cnn.predict_ab(m, arrays[t][0]) for m in models], axis=0)  # (N, 64, 64, 2)
+                ab = np.mean([predict_shifted(m, arrays[t][0], shift) for m in models], axis=0)  # (N, 64, 64, 2)
                 n = len(ab)
                 own_best = _best(cnn.evaluate(None, parts[t], baselines=own))
                 pooled[(s, t)] += n * np.array([report_accuracy(ab, arrays[t][1]), own_best, target_best[t], 1.0])
@@ -222,13 +241,20 @@ def main(argv=None) -> int:
         type=Path,
         help="score a specialist's and a generalist's saved runs joined by a scene gate (CNNConfig.gate)",
     )
+    p.add_argument(
+        "--shift",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="with --ensemble/--gated: also average the photo shifted by PX px down, right and both (rule 22)",
+    )
     p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
     args = p.parse_args(argv)
     if args.summary:
         summary(Path(args.summary))
         return 0
     if args.ensemble or args.gated:
-        ensemble(args.ensemble or args.gated, gated=bool(args.gated))
+        ensemble(args.ensemble or args.gated, gated=bool(args.gated), shift=args.shift)
         return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")

@@ -51,3 +51,25 @@ def test_cast_oracles_match_a_hand_computation():
         assert np.isclose(row["mean_error"], np.abs(const - t.mean(axis=(0, 1))).mean(), atol=1e-4)
         assert np.isclose(row["train_mean_error"], np.abs(ab_train.mean(axis=(0, 1, 2)) - t.mean(axis=(0, 1))).mean())
     assert np.isclose(out["mean"]["model"], np.mean([r["model"] for r in out["per_image"]]))
+
+
+def test_shift_averaging_crops_each_shifted_prediction_back_into_place():
+    cv = _script("cnn_cv")
+    keras = cnn._keras()
+    # a pixelwise model: each shifted pass, cropped back correctly, gives exactly the unshifted prediction
+    inp = keras.Input((None, None, 1))
+    pixelwise = keras.Model(inp, keras.layers.Conv2D(2, 1, name="ab")(inp))
+    pixelwise.get_layer("ab").set_weights(
+        [np.array([[[[40.0, -25.0]]]], np.float32), np.array([128.0, 130.0], np.float32)]
+    )
+    L = np.random.default_rng(5).uniform(0, 100, (2, 13, 21, 1)).astype(np.float32)  # (N, h, w, 1), odd sizes
+    plain = cnn.predict_ab(pixelwise, L)
+    shifted = cv.predict_shifted(pixelwise, L, 4)
+    assert shifted.shape == plain.shape == (2, 13, 21, 2)
+    np.testing.assert_allclose(shifted, plain, atol=1e-4)
+    np.testing.assert_allclose(plain[..., 0], 0.4 * L[..., 0], atol=1e-4)  # the model itself, by hand
+    # a U-Net sees a moved pooling grid, so its shifted passes differ; shift 0 is plain predict_ab
+    unet = _constant_model(0.0, 0.0)
+    unet.get_layer("ab").set_weights([np.full_like(w, 0.3) for w in unet.get_layer("ab").get_weights()])
+    np.testing.assert_array_equal(cv.predict_shifted(unet, L, 0), cnn.predict_ab(unet, L))
+    assert not np.allclose(cv.predict_shifted(unet, L, 4), cnn.predict_ab(unet, L), atol=1e-4)
