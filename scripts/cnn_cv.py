@@ -137,7 +137,7 @@ def predict_shifted(model, lightness, shift: int):
 
     if not shift:
         return cnn.predict_ab(model, lightness)
-    n, h, w, _ = lightness.shape
+    _, h, w, _ = lightness.shape
     outs = []
     for dy, dx in ((0, 0), (0, shift), (shift, 0), (shift, shift)):
         x = np.pad(lightness, ((0, 0), (dy, 0), (dx, 0), (0, 0)), mode="symmetric")  # (N, h+dy, w+dx, 1)

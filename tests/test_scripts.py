@@ -69,7 +69,6 @@ def test_shift_averaging_crops_each_shifted_prediction_back_into_place():
     np.testing.assert_allclose(shifted, plain, atol=1e-4)
     np.testing.assert_allclose(plain[..., 0], 0.4 * L[..., 0], atol=1e-4)  # the model itself, by hand
     # a U-Net sees a moved pooling grid, so its shifted passes differ; shift 0 is plain predict_ab
-    unet = _constant_model(0.0, 0.0)
-    unet.get_layer("ab").set_weights([np.full_like(w, 0.3) for w in unet.get_layer("ab").get_weights()])
+    unet = cnn.build_model(cnn.CNNConfig(width=4))  # random weights
     np.testing.assert_array_equal(cv.predict_shifted(unet, L, 0), cnn.predict_ab(unet, L))
     assert not np.allclose(cv.predict_shifted(unet, L, 4), cnn.predict_ab(unet, L), atol=1e-4)
