@@ -24,6 +24,7 @@ Examples::
     python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.25}'
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1     # runs saved with --save runs/seedN
     python scripts/cnn_cv.py --gated runs/specialist runs/generalist   # joined by a scene gate
+    python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed2 --soup runs/soup   # their weights averaged
     python scripts/cnn_cv.py --scenario beach --fold 0 --tag cond \
         --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.5, "gate": true, "ema": 0.99, "steps": 600, "lr": 0.001}'
         # one U-Net conditioned on its scene gate (round 8's committed recipe), the gate fitted on the fold's photos
@@ -145,6 +146,30 @@ def predict_shifted(model, lightness, shift: int):
     return np.mean(outs, axis=0).astype(np.float32)
 
 
+def soup(dirs: list[Path], out: Path, folds=(0, 1)) -> Path:
+    """A weight soup (round 12's rules 25-26, not adopted): for each scenario and fold, the networks saved by
+    ``--save`` in ``dirs`` (the same architecture, fine-tuned from the same starting model) are averaged weight by
+    weight (Wortsman et al. 2022) into one network of the same size, saved as ``out/<scenario>-all-fold<k>.keras``
+    with the first folder's card. Returns ``out``, to be scored like a single run (``--ensemble out``).
+    """
+    import shutil
+
+    from core import cnn
+
+    out.mkdir(parents=True, exist_ok=True)
+    for fold in folds:
+        for s in SCENARIOS:
+            name = f"{s}-all-fold{fold}"
+            models = [cnn.load_model(d / f"{name}.keras") for d in dirs]
+            weights = [m.get_weights() for m in models]  # one list of arrays per model
+            if len({tuple(w.shape for w in ws) for ws in weights}) != 1:
+                raise ValueError(f"{name}: the models in {[str(d) for d in dirs]} differ in architecture")
+            models[0].set_weights([np.mean(arrays, axis=0) for arrays in zip(*weights)])
+            models[0].save(out / f"{name}.keras")
+            shutil.copy(dirs[0] / f"{name}.json", out / f"{name}.json")
+    return out
+
+
 def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0) -> None:
     """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
 
@@ -248,10 +273,21 @@ def main(argv=None) -> int:
         metavar="PX",
         help="with --ensemble/--gated: also average the photo shifted by PX px down, right and both (rule 22)",
     )
+    p.add_argument(
+        "--soup",
+        metavar="OUT",
+        type=Path,
+        help="with --ensemble: average the runs' weights (not their outputs) into OUT, then score OUT (rules 25-26)",
+    )
     p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
     args = p.parse_args(argv)
     if args.summary:
         summary(Path(args.summary))
+        return 0
+    if args.soup and not args.ensemble:
+        p.error("--soup needs --ensemble DIR DIR ...")
+    if args.soup:
+        ensemble([soup(args.ensemble, args.soup)], shift=args.shift)
         return 0
     if args.ensemble or args.gated:
         ensemble(args.ensemble or args.gated, gated=bool(args.gated), shift=args.shift)

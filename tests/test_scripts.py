@@ -72,3 +72,28 @@ def test_shift_averaging_crops_each_shifted_prediction_back_into_place():
     unet = cnn.build_model(cnn.CNNConfig(width=4))  # random weights
     np.testing.assert_array_equal(cv.predict_shifted(unet, L, 0), cnn.predict_ab(unet, L))
     assert not np.allclose(cv.predict_shifted(unet, L, 4), cnn.predict_ab(unet, L), atol=1e-4)
+
+
+def test_soup_averages_the_weights_of_each_fold_model(tmp_path):
+    cv = _script("cnn_cv")
+    keras = cnn._keras()
+    cfg = cnn.CNNConfig(width=2)
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    saved = {}
+    for k, d in enumerate(dirs):
+        keras.utils.set_random_seed(k)
+        for fold in (0, 1):
+            for s in cv.SCENARIOS:
+                model = cnn.build_model(cfg)  # fresh random weights for each file
+                cnn.save_model(model, {"config": cfg.to_dict()}, d, name=f"{s}-all-fold{fold}")
+                saved[(k, s, fold)] = model.get_weights()
+    out = cv.soup(dirs, tmp_path / "soup")
+    for fold in (0, 1):
+        for s in cv.SCENARIOS:
+            got = cnn.load_model(out / f"{s}-all-fold{fold}.keras").get_weights()
+            a, b = saved[(0, s, fold)], saved[(1, s, fold)]
+            assert len(got) == len(a)
+            for g, x, y in zip(got, a, b):
+                np.testing.assert_allclose(g, (x + y) / 2, rtol=1e-6, atol=1e-7)
+            assert any(not np.allclose(g, x) for g, x in zip(got, a))  # not just the first model copied
+            assert (out / f"{s}-all-fold{fold}.json").is_file()
