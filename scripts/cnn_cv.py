@@ -25,6 +25,7 @@ Examples::
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1     # runs saved with --save runs/seedN
     python scripts/cnn_cv.py --gated runs/specialist runs/generalist   # joined by a scene gate
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed2 --soup runs/soup   # their weights averaged
+    python scripts/cnn_cv.py --scenario scenes --fold 0 --teacher pre/s0 pre/w12s1 --save dpre/   # distilled
     python scripts/cnn_cv.py --scenario beach --fold 0 --tag cond \
         --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.5, "gate": true, "ema": 0.99, "steps": 600, "lr": 0.001}'
         # one U-Net conditioned on its scene gate (round 8's committed recipe), the gate fitted on the fold's photos
@@ -88,19 +89,67 @@ def fold_dataset(scenario: str, fold: int, protocol: str = "all"):
     )
 
 
-def run(scenario: str, fold: int, config: dict, protocol: str, tag: str, save: Path | None = None) -> dict:
+def teacher_views(views: list, teachers: list) -> float:
+    """Distillation (round 12's rule 27, not adopted): replace, in place, the a/b of each training view (the
+    photos at each scale, before the crops are cut) by the teachers' averaged :func:`core.cnn.predict_ab`.
+
+    views : list of lists of (h, w, 3) float32 Lab arrays, as ``core.cnn._ours_views`` makes them; L is untouched.
+    Returns the share of the views' a/b values the teachers got within 10 of the truth (mean over views).
+    """
+    from core import cnn
+
+    hits = []
+    for per in views:
+        for v in per:
+            ab = np.mean([cnn.predict_ab(m, v[None, ..., :1]) for m in teachers], axis=0)[0]  # (h, w, 2)
+            hits.append(np.mean(np.abs(ab - v[..., 1:]) <= 10))
+            v[..., 1:] = ab
+    return float(np.mean(hits))
+
+
+def run(
+    scenario: str,
+    fold: int,
+    config: dict,
+    protocol: str,
+    tag: str,
+    save: Path | None = None,
+    teachers: list[Path] | None = None,
+) -> dict:
+    """Train one fold's model and score it (see the module's docstring); ``teachers``: folders of saved runs
+    whose ``<scenario>-<protocol>-fold<k>`` models' averaged predictions replace the photos' a/b as the training
+    targets (:func:`teacher_views`); the scores are against the true colours all the same."""
+    from unittest import mock
+
     from core import cnn, datasets
     from core.baselines import fit_ab_baselines
 
     ds = fold_dataset(scenario, fold, protocol)
     focus = scenario if protocol == "all" and scenario != datasets.ALL_SCENES else None
     cfg = cnn.CNNConfig(**{"focus": focus, **config})
-    res = cnn.train_cnn(cfg, ds)
+    hits = None
+    if teachers:
+        models = [cnn.load_model(d / f"{scenario}-{protocol}-fold{fold}.keras") for d in teachers]
+        make_views = cnn._ours_views
+
+        def distilled(dataset, config):
+            nonlocal hits
+            views = make_views(dataset, config)
+            hits = teacher_views(views, models)
+            return views
+
+        with mock.patch.object(cnn, "_ours_views", distilled):
+            res = cnn.train_cnn(cfg, ds)
+    else:
+        res = cnn.train_cnn(cfg, ds)
     if save is not None:  # e.g. a fold's pre-trained ``scenes`` model, to fine-tune from with {"init": PATH}
         cnn.save_model(res.model, res.card, save, name=f"{scenario}-{protocol}-fold{fold}")
     own_data = ds.subset(focus) if focus else ds
     own_base = fit_ab_baselines(*own_data.gray_ab("train", cnn.REPORT_SIZE))
     out = {"tag": tag, "protocol": protocol, "scenario": scenario, "fold": fold, "config": config}
+    if teachers:
+        out["teachers"] = [str(d) for d in teachers]
+        out["teacher_within_10"] = hits  # on the training views, against the true a/b
     out["seconds"] = round(res.seconds, 1)
     scored = [scenario] if protocol == "scene" else list(SCENARIOS)
     for s in scored:
@@ -274,6 +323,14 @@ def main(argv=None) -> int:
         help="with --ensemble/--gated: also average the photo shifted by PX px down, right and both (rule 22)",
     )
     p.add_argument(
+        "--teacher",
+        metavar="DIR",
+        nargs="+",
+        type=Path,
+        help="train on the averaged predictions of these saved runs (same scenario and fold) instead of the "
+        "photos' a/b: distillation (rule 27)",
+    )
+    p.add_argument(
         "--soup",
         metavar="OUT",
         type=Path,
@@ -296,7 +353,13 @@ def main(argv=None) -> int:
         p.error("--scenario and --fold are required (or --summary LOG)")
     config = json.loads(args.config)
     out = run(
-        args.scenario, args.fold, config, args.protocol, args.tag or json.dumps(config, sort_keys=True), args.save
+        args.scenario,
+        args.fold,
+        config,
+        args.protocol,
+        args.tag or json.dumps(config, sort_keys=True),
+        args.save,
+        args.teacher,
     )
     with open(args.log, "a") as f:
         f.write(json.dumps(out) + "\n")

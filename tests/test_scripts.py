@@ -97,3 +97,22 @@ def test_soup_averages_the_weights_of_each_fold_model(tmp_path):
                 np.testing.assert_allclose(g, (x + y) / 2, rtol=1e-6, atol=1e-7)
             assert any(not np.allclose(g, x) for g, x in zip(got, a))  # not just the first model copied
             assert (out / f"{s}-all-fold{fold}.json").is_file()
+
+
+def test_teacher_views_replace_only_ab_by_the_teachers_mean():
+    cv = _script("cnn_cv")
+    rng = np.random.default_rng(3)
+    views = [[rng.uniform(-40, 40, (h, w, 3)).astype(np.float32) for h, w in ((8, 8), (9, 13))] for _ in range(2)]
+    for per in views:
+        for v in per:
+            v[..., 0] = rng.uniform(0, 100, v.shape[:2])
+    before = [[v.copy() for v in per] for per in views]
+    hits = cv.teacher_views(views, [_constant_model(10.0, -20.0), _constant_model(30.0, 0.0)])  # mean (20, -10)
+    expected = []
+    for per, old in zip(views, before):
+        for v, o in zip(per, old):
+            np.testing.assert_array_equal(v[..., 0], o[..., 0])  # L untouched
+            np.testing.assert_allclose(v[..., 1], 20.0, atol=1e-3)
+            np.testing.assert_allclose(v[..., 2], -10.0, atol=1e-3)
+            expected.append(np.mean(np.abs(np.array([20.0, -10.0]) - o[..., 1:]) <= 10))
+    assert np.isclose(hits, np.mean(expected), atol=1e-3)
