@@ -219,7 +219,25 @@ def soup(dirs: list[Path], out: Path, folds=(0, 1)) -> Path:
     return out
 
 
-def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0) -> None:
+def predict_scaled(model, lightness, sizes=()):
+    """Multi-scale averaging (round 12's rule 30, not adopted): the mean of :func:`core.cnn.predict_ab`
+    (flip-averaged) on the photo and on its L resized to each ``size x size`` (bilinear, as ``colorize`` resizes),
+    that prediction resized back.
+
+    lightness : (N, h, w, 1) float, L in [0, 100]; returns ab : (N, h, w, 2) float32. No sizes: plain predict_ab.
+    """
+    from core import cnn
+
+    _, h, w, _ = lightness.shape
+    outs = [cnn.predict_ab(model, lightness)]
+    for size in sizes:
+        big = np.stack([cnn._resize_float(x[..., 0], (size, size)) for x in lightness])[..., None]  # (N, s, s, 1)
+        ab = cnn.predict_ab(model, big)  # (N, s, s, 2)
+        outs.append(np.stack([np.stack([cnn._resize_float(y[..., c], (h, w)) for c in range(2)], -1) for y in ab]))
+    return np.mean(outs, axis=0).astype(np.float32)
+
+
+def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0, sizes=()) -> None:
     """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
 
     Protocol ``all``: for each scenario and fold, the models ``<dir>/<scenario>-all-fold<k>.keras``
@@ -227,11 +245,15 @@ def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0
     baseline fitted on the model's own training photos / on the scored scenario's.
     ``gated``: two folders, a specialist's runs and a generalist's, joined by a scene gate
     (``CNNConfig.gate``) fitted on the fold's training photos, instead of averaged.
-    ``shift``: predict with :func:`predict_shifted` (shift averaging) instead of plain ``predict_ab``.
+    ``shift``: predict with :func:`predict_shifted` (shift averaging) instead of plain ``predict_ab``;
+    ``sizes``: with :func:`predict_scaled` (multi-scale averaging; not with ``shift``).
     """
     from core import cnn, datasets
     from core.baselines import fit_ab_baselines
     from core.metrics import report_accuracy
+
+    def predict(model, lightness):
+        return predict_scaled(model, lightness, sizes) if sizes else predict_shifted(model, lightness, shift)
 
     pooled = collections.defaultdict(lambda: np.zeros(4))  # (model, scored) -> sums of n*acc, n*own, n*target, n
     for fold in folds:
@@ -244,7 +266,7 @@ def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0
             models = [_gated(*paths, ds)] if gated else [cnn.load_model(p) for p in paths]
             own = fit_ab_baselines(*parts[s].gray_ab("train", cnn.REPORT_SIZE))
             for t in SCENARIOS:
-                ab = np.mean([predict_shifted(m, arrays[t][0], shift) for m in models], axis=0)  # (N, 64, 64, 2)
+                ab = np.mean([predict(m, arrays[t][0]) for m in models], axis=0)  # (N, 64, 64, 2)
                 n = len(ab)
                 own_best = _best(cnn.evaluate(None, parts[t], baselines=own))
                 pooled[(s, t)] += n * np.array([report_accuracy(ab, arrays[t][1]), own_best, target_best[t], 1.0])
@@ -323,6 +345,14 @@ def main(argv=None) -> int:
         help="with --ensemble/--gated: also average the photo shifted by PX px down, right and both (rule 22)",
     )
     p.add_argument(
+        "--scales",
+        type=int,
+        nargs="+",
+        default=(),
+        metavar="SIZE",
+        help="with --ensemble/--gated: also average predictions at SIZE x SIZE, resized back (rule 30)",
+    )
+    p.add_argument(
         "--teacher",
         metavar="DIR",
         nargs="+",
@@ -347,7 +377,9 @@ def main(argv=None) -> int:
         ensemble([soup(args.ensemble, args.soup)], shift=args.shift)
         return 0
     if args.ensemble or args.gated:
-        ensemble(args.ensemble or args.gated, gated=bool(args.gated), shift=args.shift)
+        if args.shift and args.scales:
+            p.error("--shift and --scales do not combine")
+        ensemble(args.ensemble or args.gated, gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")

@@ -116,3 +116,20 @@ def test_teacher_views_replace_only_ab_by_the_teachers_mean():
             np.testing.assert_allclose(v[..., 2], -10.0, atol=1e-3)
             expected.append(np.mean(np.abs(np.array([20.0, -10.0]) - o[..., 1:]) <= 10))
     assert np.isclose(hits, np.mean(expected), atol=1e-3)
+
+
+def test_scale_averaging_resizes_each_prediction_back():
+    cv = _script("cnn_cv")
+    L = np.random.default_rng(7).uniform(0, 100, (2, 16, 16, 1)).astype(np.float32)  # (N, h, w, 1)
+    const = _constant_model(12.0, -7.0)
+    out = cv.predict_scaled(const, L, (20, 24))
+    assert out.shape == (2, 16, 16, 2) and out.dtype == np.float32
+    np.testing.assert_allclose(out[..., 0], 12.0, atol=1e-3)  # every pass, resized back, is the same constant
+    np.testing.assert_allclose(out[..., 1], -7.0, atol=1e-3)
+    unet = cnn.build_model(cnn.CNNConfig(width=4))  # random weights
+    np.testing.assert_array_equal(cv.predict_scaled(unet, L), cnn.predict_ab(unet, L))  # no sizes: plain
+    big = np.stack([cnn._resize_float(x[..., 0], (24, 24)) for x in L])[..., None]
+    back = np.stack(
+        [np.stack([cnn._resize_float(y[..., c], (16, 16)) for c in range(2)], -1) for y in cnn.predict_ab(unet, big)]
+    )
+    np.testing.assert_allclose(cv.predict_scaled(unet, L, (24,)), (cnn.predict_ab(unet, L) + back) / 2, atol=1e-4)
