@@ -597,9 +597,14 @@ def _is_report(model) -> bool:
 
 
 def _resize_float(arr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """Bilinear (antialiased when shrinking) resize of a (h, w) float array to (H, W) float32, via Pillow."""
+    """Bilinear (antialiased when shrinking) resize of a (h, w) float array to (H, W) float32, via Pillow.
+
+    A (h, w, C) array is resized channel by channel to (H, W, C).
+    """
     from PIL import Image
 
+    if arr.ndim == 3:
+        return np.stack([_resize_float(arr[..., c], size_hw) for c in range(arr.shape[-1])], axis=-1)
     h, w = size_hw
     if arr.shape == (h, w):
         return arr.astype(np.float32)
@@ -775,7 +780,7 @@ def colorize_lab(model, rgb, *, working_size: int | None = None, flip: bool | No
         h, w = max(8, round(H * scale)), max(8, round(W * scale))
     L_small = _resize_float(L, (h, w))  # (h, w)
     ab_small = predict_ab(model, L_small, flip=flip)  # (h, w, 2)
-    ab = np.stack([_resize_float(ab_small[..., c], (H, W)) for c in range(2)], axis=-1)  # (H, W, 2)
+    ab = _resize_float(ab_small, (H, W))  # (H, W, 2)
     return merge_l_ab(L, ab)
 
 

@@ -231,9 +231,8 @@ def predict_scaled(model, lightness, sizes=()):
     _, h, w, _ = lightness.shape
     outs = [cnn.predict_ab(model, lightness)]
     for size in sizes:
-        big = np.stack([cnn._resize_float(x[..., 0], (size, size)) for x in lightness])[..., None]  # (N, s, s, 1)
-        ab = cnn.predict_ab(model, big)  # (N, s, s, 2)
-        outs.append(np.stack([np.stack([cnn._resize_float(y[..., c], (h, w)) for c in range(2)], -1) for y in ab]))
+        big = np.stack([cnn._resize_float(x, (size, size)) for x in lightness])  # (N, s, s, 1)
+        outs.append(np.stack([cnn._resize_float(y, (h, w)) for y in cnn.predict_ab(model, big)]))  # (N, h, w, 2)
     return np.mean(outs, axis=0).astype(np.float32)
 
 
@@ -371,14 +370,14 @@ def main(argv=None) -> int:
     if args.summary:
         summary(Path(args.summary))
         return 0
+    if args.shift and args.scales:
+        p.error("--shift and --scales do not combine")
     if args.soup and not args.ensemble:
         p.error("--soup needs --ensemble DIR DIR ...")
     if args.soup:
-        ensemble([soup(args.ensemble, args.soup)], shift=args.shift)
+        ensemble([soup(args.ensemble, args.soup)], shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.ensemble or args.gated:
-        if args.shift and args.scales:
-            p.error("--shift and --scales do not combine")
         ensemble(args.ensemble or args.gated, gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.scenario is None or args.fold is None:

@@ -667,6 +667,16 @@ def test_colorize_flip_switch(tiny_model):
     assert not np.allclose(plain, both, atol=1e-3)
 
 
+def test_resize_float_resizes_each_channel_alike():
+    """A (h, w, C) array is resized channel by channel, as each (h, w) channel alone would be."""
+    ab = np.random.default_rng(8).uniform(-60, 60, (9, 14, 2)).astype(np.float32)  # (h, w, 2)
+    for size in ((20, 31), (5, 7), (9, 14)):
+        out = cnn._resize_float(ab, size)
+        assert out.shape == (*size, 2) and out.dtype == np.float32
+        for c in range(2):
+            np.testing.assert_array_equal(out[..., c], cnn._resize_float(ab[..., c], size))
+
+
 def test_eval_matches_a_hand_computation():
     photos = [_scene(i, 16, 16) for i in range(5)]
     ds = datasets.from_images(photos)  # train 4 (rounded 3.5), test 1... split by the seed

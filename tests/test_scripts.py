@@ -128,8 +128,6 @@ def test_scale_averaging_resizes_each_prediction_back():
     np.testing.assert_allclose(out[..., 1], -7.0, atol=1e-3)
     unet = cnn.build_model(cnn.CNNConfig(width=4))  # random weights
     np.testing.assert_array_equal(cv.predict_scaled(unet, L), cnn.predict_ab(unet, L))  # no sizes: plain
-    big = np.stack([cnn._resize_float(x[..., 0], (24, 24)) for x in L])[..., None]
-    back = np.stack(
-        [np.stack([cnn._resize_float(y[..., c], (16, 16)) for c in range(2)], -1) for y in cnn.predict_ab(unet, big)]
-    )
+    big = np.stack([cnn._resize_float(x, (24, 24)) for x in L])  # (N, 24, 24, 1)
+    back = np.stack([cnn._resize_float(y, (16, 16)) for y in cnn.predict_ab(unet, big)])  # (N, 16, 16, 2)
     np.testing.assert_allclose(cv.predict_scaled(unet, L, (24,)), (cnn.predict_ab(unet, L) + back) / 2, atol=1e-4)
