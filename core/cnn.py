@@ -1354,6 +1354,9 @@ def _set_starting_weights(model, config: CNNConfig) -> None:
     """Load ``config.init``'s weights (see :func:`_starting_net`) into ``model``, or say why they do not fit.
 
     Layers are matched by name; the FiLM layers of a conditioned U-Net that the start lacks stay at zero.
+    A head the start lacks (``ab_logits`` when a ``bins`` model starts from a regression model, or
+    ``ab`` the other way round) is set to zero: a ``bins`` head then starts at the uniform distribution,
+    and the pre-trained layers get no gradient from a random head while it learns.
     """
     start = _starting_net(config.init, config.seed, config.width)
     theirs = {layer.name: layer for layer in start.layers if layer.weights}
@@ -1363,7 +1366,8 @@ def _set_starting_weights(model, config: CNNConfig) -> None:
         for mine, other in pairs
         if other is not None
     )
-    missing = [mine.name for mine, other in pairs if other is None and "_film_" not in mine.name]
+    fresh = [mine for mine, other in pairs if other is None and mine.name in _HEADS and _HEADS & set(theirs)]
+    missing = [mine.name for mine, other in pairs if other is None and "_film_" not in mine.name and mine not in fresh]
     if not fits or missing:
         first = next((w.shape[-1] for w in start.get_weights() if len(w.shape) == 4), "?")  # the first conv's filters
         raise ValueError(
@@ -1374,6 +1378,12 @@ def _set_starting_weights(model, config: CNNConfig) -> None:
     for mine, other in pairs:
         if other is not None:
             mine.set_weights(other.get_weights())
+    for head in fresh:
+        head.set_weights([np.zeros(w.shape, np.float32) for w in head.weights])
+
+
+#: Output heads of ``ours``: regression (``ab``) and classification (``ab_logits``); a fine-tuning may swap one for the other.
+_HEADS = {"ab", "ab_logits"}
 
 
 def _starting_net(init: str, seed: int, width: int | None = None):
