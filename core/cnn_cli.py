@@ -157,6 +157,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--init", metavar="NAME|PATH", help="fine-tune from this model (e.g. scenes)")
     t.add_argument(
+        "--scales",
+        type=int,
+        nargs="+",
+        metavar="SIDE",
+        help="ours: shorter sides the photos are rescaled to before the random crops (default 64 96 128; "
+        "the squashed 64x64 view is always added)",
+    )
+    t.add_argument(
         "--members", type=int, default=1, help="ours: train N U-Nets (seeds --seed, --seed+1, ...) and average them"
     )
     t.add_argument(
@@ -239,6 +247,7 @@ def _train(args) -> int:
             "mix": args.mix or None,
             "gate": args.gate or None,
             "own_share": args.own_share,
+            "scales": tuple(args.scales) if args.scales else None,
         }.items()
         if v is not None
     }

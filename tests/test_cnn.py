@@ -741,6 +741,20 @@ def test_cli_train_rebalanced_bins(tmp_path, monkeypatch, capsys):
     assert "rebalance needs loss='bins'" in capsys.readouterr().err
 
 
+def test_cli_train_scales(tmp_path, monkeypatch, capsys):
+    from core.cnn_cli import main
+
+    monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path / "cache"))
+    _write_photos(tmp_path / "photos", 4)
+    args = ["train", "--images", str(tmp_path / "photos"), "--steps", "1", "--json"]
+    assert main(args + ["--scales", "64", "96", "128", "160", "192"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["config"]["scales"] == [64, 96, 128, 160, 192]
+    assert cnn.CNNConfig.from_dict(card["config"]).scales == (64, 96, 128, 160, 192)
+    assert main(args + ["--scales", "48"]) == 1  # a crop of 64 needs a photo at least 64 on its shorter side
+    assert "every scale must be >= size (64)" in capsys.readouterr().err
+
+
 def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
     from core.cnn_cli import main
 
