@@ -1350,6 +1350,10 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
 
 
+#: Output heads of ``ours``: regression (``ab``) and classification (``ab_logits``); a fine-tuning may swap one for the other.
+_HEADS = {"ab", "ab_logits"}
+
+
 def _set_starting_weights(model, config: CNNConfig) -> None:
     """Load ``config.init``'s weights (see :func:`_starting_net`) into ``model``, or say why they do not fit.
 
@@ -1380,10 +1384,6 @@ def _set_starting_weights(model, config: CNNConfig) -> None:
             mine.set_weights(other.get_weights())
     for head in fresh:
         head.set_weights([np.zeros(w.shape, np.float32) for w in head.weights])
-
-
-#: Output heads of ``ours``: regression (``ab``) and classification (``ab_logits``); a fine-tuning may swap one for the other.
-_HEADS = {"ab", "ab_logits"}
 
 
 def _starting_net(init: str, seed: int, width: int | None = None):

@@ -247,7 +247,7 @@ def _train(args) -> int:
             "mix": args.mix or None,
             "gate": args.gate or None,
             "own_share": args.own_share,
-            "scales": tuple(args.scales) if args.scales else None,
+            "scales": args.scales,  # CNNConfig makes it a tuple of ints
         }.items()
         if v is not None
     }

@@ -119,6 +119,7 @@ def run(
     """Train one fold's model and score it (see the module's docstring); ``teachers``: folders of saved runs
     whose ``<scenario>-<protocol>-fold<k>`` models' averaged predictions replace the photos' a/b as the training
     targets (:func:`teacher_views`); the scores are against the true colours all the same."""
+    from contextlib import nullcontext
     from unittest import mock
 
     from core import cnn, datasets
@@ -128,6 +129,7 @@ def run(
     focus = scenario if protocol == "all" and scenario != datasets.ALL_SCENES else None
     cfg = cnn.CNNConfig(**{"focus": focus, **config})
     hits = None
+    views_patch = nullcontext()
     if teachers:
         models = [cnn.load_model(d / f"{scenario}-{protocol}-fold{fold}.keras") for d in teachers]
         make_views = cnn._ours_views
@@ -138,9 +140,8 @@ def run(
             hits = teacher_views(views, models)
             return views
 
-        with mock.patch.object(cnn, "_ours_views", distilled):
-            res = cnn.train_cnn(cfg, ds)
-    else:
+        views_patch = mock.patch.object(cnn, "_ours_views", distilled)
+    with views_patch:
         res = cnn.train_cnn(cfg, ds)
     if save is not None:  # e.g. a fold's pre-trained ``scenes`` model, to fine-tune from with {"init": PATH}
         cnn.save_model(res.model, res.card, save, name=f"{scenario}-{protocol}-fold{fold}")

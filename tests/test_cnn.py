@@ -360,6 +360,27 @@ def test_an_ensemble_fine_tuned_from_an_ensemble_starts_each_member_from_its_own
         assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got))
 
 
+def test_a_bins_model_fine_tunes_from_a_regression_model_with_a_zero_head(tiny, tmp_path):
+    pre = cnn.train_cnn(cnn.CNNConfig(steps=2, loss="huber", **TINY), tiny)
+    path = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")
+    cfg = cnn.CNNConfig(steps=1, lr=1e-9, loss="bins", bins=16, init=str(path), **TINY)  # a vanishing step
+    res = cnn.train_cnn(cfg, tiny)
+    ft = res.model
+    trunk = [layer.name for layer in pre.model.layers if layer.weights and layer.name != "ab"]
+    for name in trunk:  # every layer but the head starts from the regression model
+        got, start = ft.get_layer(name).get_weights(), pre.model.get_layer(name).get_weights()
+        assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got)), name
+    head = ft.get_layer("ab_logits").get_weights()
+    assert all(np.abs(w).max() < 1e-6 for w in head)  # uniform over the bins before it learns
+    L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
+    logits = cnn._forward(ft, L / 100.0, 16, False)  # (1, 24, 32, 32)
+    assert logits.shape[-1] == 32 and np.abs(logits).max() < 1e-5
+    # and back: a regression model from the bins model starts at ab = 0 (gray) everywhere
+    path2 = cnn.save_model(ft, res.card, tmp_path, name="bins")
+    back = cnn.train_cnn(replace(cfg, loss="huber", init=str(path2)), tiny).model
+    np.testing.assert_allclose(cnn.predict_ab(back, L), 0.0, atol=1e-3)
+
+
 def test_members_of_different_widths_pretrain_fine_tune_and_stop(tiny, tmp_path):
     cfg = cnn.CNNConfig(steps=2, members=2, member_widths=(4, 3), **TINY)
     pre = cnn.train_cnn(cfg, tiny)
@@ -849,24 +870,3 @@ def test_committed_model_cards_match_a_fresh_evaluation():
         assert ds.part_names("test") == card["scored_on"]["test_files"]
     ev = cnn.evaluate(cnn.load_model(name), ds, baselines=cnn.baselines_from_card(card))
     assert ev["aggregate"]["model"]["accuracy"] == pytest.approx(card["metrics"]["model"]["accuracy"], abs=1e-4)
-
-
-def test_a_bins_model_fine_tunes_from_a_regression_model_with_a_zero_head(tiny, tmp_path):
-    pre = cnn.train_cnn(cnn.CNNConfig(steps=2, loss="huber", **TINY), tiny)
-    path = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")
-    cfg = cnn.CNNConfig(steps=1, lr=1e-9, loss="bins", bins=16, init=str(path), **TINY)  # a vanishing step
-    res = cnn.train_cnn(cfg, tiny)
-    ft = res.model
-    trunk = [layer.name for layer in pre.model.layers if layer.weights and layer.name != "ab"]
-    for name in trunk:  # every layer but the head starts from the regression model
-        got, start = ft.get_layer(name).get_weights(), pre.model.get_layer(name).get_weights()
-        assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(start, got)), name
-    head = ft.get_layer("ab_logits").get_weights()
-    assert all(np.abs(w).max() < 1e-6 for w in head)  # uniform over the bins before it learns
-    L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
-    logits = cnn._forward(ft, L / 100.0, 16, False)  # (1, 24, 32, 32)
-    assert logits.shape[-1] == 32 and np.abs(logits).max() < 1e-5
-    # and back: a regression model from the bins model starts at ab = 0 (gray) everywhere
-    path2 = cnn.save_model(ft, res.card, tmp_path, name="bins")
-    back = cnn.train_cnn(replace(cfg, loss="huber", init=str(path2)), tiny).model
-    np.testing.assert_allclose(cnn.predict_ab(back, L), 0.0, atol=1e-3)
