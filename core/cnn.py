@@ -1632,6 +1632,11 @@ def committed_models() -> list[str]:
     return [n for n in COMMITTED_MODELS if (MODELS_DIR / f"{n}.keras").is_file()]
 
 
+# The scenario models' fine-tuning scales (round 14): round 13's cross-validation, replicated on four draws,
+# chose them over the default (64, 96, 128); the zoomed-in crops help the fine-tuning only, not `scenes`.
+COMMITTED_SCALES = (64, 96, 128, 160, 192)
+
+
 def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
     """The config that made a committed model (docs/CNN.md, "Committed models"); ``seed=0`` remakes it.
 
@@ -1642,7 +1647,8 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
         1200 steps each. A scenario (``"beach"``, ``"sunset"``, ``"forest"``): one conditioned U-Net
         (``gate=True``, ``members=1``) fine-tuned from ``scenes``' width-16 member for 600 steps, half of each
         batch from the scenario's photos (told c = 1) and half with half of those crops from the other
-        scenarios (told c = 0), then its scene gate.
+        scenarios (told c = 0), then its scene gate. Its crops come from the photos rescaled to shorter
+        sides 64 to 192 px (round 14; :data:`COMMITTED_SCALES`).
     seed : int
 
     Returns
@@ -1654,7 +1660,9 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
         return CNNConfig(ema=0.99, steps=1200, members=2, member_widths=(16, 12), seed=seed)
     if name not in COMMITTED_MODELS:
         raise ValueError(f"no committed recipe for {name!r}; the committed models are {', '.join(COMMITTED_MODELS)}")
-    return CNNConfig(init="scenes", focus=name, mix=0.5, gate=True, ema=0.99, steps=600, lr=1e-3, seed=seed)
+    return CNNConfig(
+        init="scenes", focus=name, mix=0.5, gate=True, ema=0.99, steps=600, lr=1e-3, scales=COMMITTED_SCALES, seed=seed
+    )
 
 
 def model_path(name_or_path) -> Path:
