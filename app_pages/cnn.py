@@ -332,7 +332,8 @@ else:
                 key=f"{K}_recipe",
                 help="The committed recipe trains a model the way models/ were made. For beach, sunset or forest it "
                 "fine-tunes the width-16 U-Net of the committed 'scenes' model for 600 steps (lr 1e-3, batch 16, "
-                "weight averaging, crops of the photos rescaled to shorter sides 64 to 192 px) into one U-Net with two roles: half of each batch comes from the scenario's "
+                "weight averaging, crops of the photos rescaled to shorter sides 64 to 192 px) into one U-Net "
+                "with two roles: half of each batch comes from the scenario's "
                 "photos, told 'this is the scenario', and half is mixed with the other scenarios' photos, told "
                 "'not'. A scene gate then tells it, per photo, how likely the photo is of the scenario. About 45-90 s "
                 "on a 2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about "
