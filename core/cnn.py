@@ -1632,8 +1632,9 @@ def committed_models() -> list[str]:
     return [n for n in COMMITTED_MODELS if (MODELS_DIR / f"{n}.keras").is_file()]
 
 
-# The scenario models' fine-tuning scales (round 14): round 13's cross-validation, replicated on four draws,
-# chose them over the default (64, 96, 128); the zoomed-in crops help the fine-tuning only, not `scenes`.
+# The scenario models' fine-tuning scales (round 14): round 13's cross-validation chose them over the default
+# (64, 96, 128) on four draws that held out the same photos; over other photos the gain is within noise
+# (docs/CNN.md, round 15). The zoomed-in crops are for the fine-tuning only, not `scenes`.
 COMMITTED_SCALES = (64, 96, 128, 160, 192)
 
 
