@@ -178,8 +178,10 @@ class CNNConfig:
     init: str | None = None  # start from this model (committed name or .keras path): fine-tuning
     members: int = 1  # ours: U-Nets trained one after another (seeds seed, seed+1, ...), their a/b averaged
     member_widths: tuple = ()  # ours, members > 1: each member's first-level filters, e.g. (16, 12); () = width for all
-    gate: bool = False  # ours, focus, mix: a scene gate; members=1: one U-Net told its p, members=2: it weighs two
-    own_share: float = 0.5  # gate, members=1: share of each batch's crops from the focus scenario's photos, told c=1
+    gate: bool = False  # ours, focus, mix: a scene gate; members=1: one U-Net told its p, members>1: see gate_members
+    gate_members: str = "weigh"  # gate, members>1: "weigh" (2: p weighs a specialist and a generalist) or "tell"
+    # (each member a U-Net told p, as with members=1, their a/b averaged; round 16)
+    own_share: float = 0.5  # gate, told U-Nets: share of each batch's crops from the focus scenario's photos, told c=1
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
 
     def __post_init__(self):
@@ -192,6 +194,8 @@ class CNNConfig:
         object.__setattr__(self, "scales", tuple(int(s) for s in self.scales))
         widths = tuple(int(w) for w in self.member_widths)
         object.__setattr__(self, "member_widths", () if all(w == self.width for w in widths) else widths)
+        if int(self.members) == 1:  # how members share a gate means nothing for one U-Net (and stays out of the key)
+            object.__setattr__(self, "gate_members", "weigh")
         object.__setattr__(self, "lr", float(self.lr))
         checks = [
             (self.optimizer in ("adam", "sgd"), f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}"),
@@ -235,14 +239,22 @@ class CNNConfig:
                 "members > 1 (an ensemble) needs arch='ours' and a regression loss",
             ),
             (
-                not self.gate or (self.focus is not None and self.mix > 0 and self.members in (1, 2)),
+                self.gate_members in ("weigh", "tell"),
+                f"gate_members must be 'weigh' or 'tell', got {self.gate_members!r}",
+            ),
+            (
+                not self.gate
+                or (
+                    self.focus is not None and self.mix > 0 and (self.members in (1, 2) or self.gate_members == "tell")
+                ),
                 "gate needs focus (the scenario), mix > 0 (the other scenarios' share of the generalist's crops) "
-                "and members=1 (one U-Net told the gate's p) or 2 (a specialist and a generalist); "
+                "and members=1 (one U-Net told the gate's p), 2 (a specialist and a generalist) or, with "
+                "gate_members='tell', any number of U-Nets each told p; "
                 f"got focus={self.focus!r}, mix={self.mix}, members={self.members}",
             ),
             (0.0 < self.own_share < 1.0, f"own_share must lie in (0, 1), got {self.own_share}"),
             (
-                not (self.gate and self.members == 1) or int(self.batch_size) >= 2,
+                not self.told or int(self.batch_size) >= 2,
                 f"a gate-conditioned U-Net needs batch_size >= 2 (crops told 1 and told 0), got {self.batch_size}",
             ),
         ]
@@ -258,6 +270,11 @@ class CNNConfig:
         """One U-Net told, per photo, the gate's probability that it is of the focus scenario (``gate``, ``members=1``)."""
         return self.gate and self.members == 1
 
+    @property
+    def told(self) -> bool:
+        """Every U-Net is told the gate's p: one conditioned U-Net, or several averaged (``gate_members="tell"``)."""
+        return self.gate and (self.members == 1 or self.gate_members == "tell")
+
     def total_steps(self, n_train: int) -> int:
         """Training steps for ``n_train`` photos: ``steps``, or ``epochs * ceil(n_train / batch_size)``."""
         if self.epochs is not None:
@@ -269,8 +286,10 @@ class CNNConfig:
         return self.member_widths[i] if self.member_widths else self.width
 
     def member(self, i: int) -> CNNConfig:
-        """Member ``i`` (0-based) of an ensemble or gated pair, as one U-Net's config: its own width, no gate."""
-        return replace(self, members=1, member_widths=(), gate=False, width=self.member_width(i))
+        """Member ``i`` (0-based) of an ensemble or gated model, as one U-Net's config: its own width, and no gate
+        unless every member is told the gate's p (then a conditioned U-Net's config)."""
+        told = self.told
+        return replace(self, members=1, member_widths=(), gate=told, gate_members="weigh", width=self.member_width(i))
 
     def to_dict(self) -> dict:
         """JSON-ready fields (tuples as lists)."""
@@ -313,6 +332,8 @@ def build_model(config: CNNConfig | str = "ours"):
         return _build_report(config)
     if config.conditioned:
         return _build_conditioned(config)
+    if config.told:
+        return _build_told(config)
     if config.members > 1:
         return _build_gated(config) if config.gate else _build_ensemble(config)
     return _build_ours(config)
@@ -360,6 +381,24 @@ def _build_conditioned(config: CNNConfig):
     p = _build_gate()(inp)  # (N, 1)
     out = _build_ours(config, name="member1", condition=True)([inp, p])  # (N, h, w, 2), ab + 128
     return keras.Model(inp, out, name="ours_conditioned")
+
+
+def _build_told(config: CNNConfig):
+    """``members`` conditioned U-Nets (``member1``, ...), each told the one scene gate's ``p``; the mean of their a/b.
+
+    Round 16: two conditioned U-Nets of widths 16 and 12, fine-tuned from the two members of ``scenes``,
+    beat one by about a point in cross-validation (docs/CNN.md). Each member is what
+    :func:`_build_conditioned` holds; the gate is shared.
+    """
+    keras = _keras()
+    inp = keras.Input((None, None, 1), name="L")
+    p = _build_gate()(inp)  # (N, 1)
+    outs = []
+    for i in range(config.members):
+        member = _build_ours(config.member(i), name=f"member{i + 1}", condition=True)
+        outs.append(member([inp, p]))  # (N, h, w, 2) each, ab + 128
+    out = keras.layers.Average(name="mean")(outs)  # (N, h, w, 2)
+    return keras.Model(inp, out, name="ours_conditioned_ensemble")
 
 
 def _own_view(conditioned):
@@ -1433,10 +1472,11 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
                 progress(event)
 
         # a gated model's member 1 is the specialist: its scenario's photos only
-        mix = 0.0 if config.gate and i == 0 else config.mix
+        mix = 0.0 if config.gate and not config.told and i == 0 else config.mix
         one = replace(config.member(i), seed=config.seed + i, mix=mix)
         res = train_cnn(one, dataset, progress=relay, stop=stop, strategy=strategy, verbose=verbose)
-        members.append(res.model)
+        # a told member comes back with its own gate; the ensemble keeps its U-Net and fits one gate for all
+        members.append(res.model.get_layer("member1") if config.told else res.model)
         done_seconds += res.seconds
         if res.stopped:
             break
@@ -1445,10 +1485,13 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
     if stopped:  # the members trained so far; a gated model stopped in its specialist is that specialist alone
         n = len(members)
         if n == 1:  # a plain U-Net; a gated model's member 1 is the specialist, trained without the mix
-            config_used = replace(config.member(0), mix=0.0 if config.gate else config.mix)
+            config_used = replace(config.member(0), mix=0.0 if config.gate and not config.told else config.mix)
         else:
             config_used = replace(config, members=n, member_widths=config.member_widths[:n])
-    model = members[0] if len(members) == 1 else _assemble(config_used, members)  # one member: a plain U-Net
+    if len(members) > 1 or config_used.told:
+        model = _assemble(config_used, members)  # a told member alone gets its gate back as a conditioned model
+    else:
+        model = members[0]  # one member: a plain U-Net
     gate = _fit_gate(model, dataset, config_used.focus) if config_used.gate else None
     done = history[-1]["step"] if history else 0
     state = {"last_loss": history[-1]["loss"] if history else None, "stopped": stopped}
@@ -1562,6 +1605,7 @@ _KEY_OPTIONAL = {
     "gate": False,
     "member_widths": [],
     "rebalance": False,
+    "gate_members": "weigh",
 }
 
 
@@ -1573,7 +1617,7 @@ def _key_fields(config: CNNConfig) -> dict:
         d.pop("bins"), d.pop("bin_sigma"), d.pop("rebalance")
     if config.loss != "welsch":
         d.pop("welsch_sigma")
-    if not config.conditioned:
+    if not config.told:
         d.pop("own_share")
     for name, default in _KEY_OPTIONAL.items():
         if name in d and d[name] == default:

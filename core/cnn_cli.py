@@ -173,12 +173,19 @@ def _parser() -> argparse.ArgumentParser:
         help="with --scenario NAME --mix M: a scene gate gives each photo p, how likely it is a NAME photo. "
         "--members 1 (the default): one U-Net told p, trained with --own-share of each batch from NAME's photos "
         "(told 1) and the rest with the mix (told 0); --members 2: member 1 trains on NAME's photos only, "
-        "member 2 with the mix, weighed per photo by p",
+        "member 2 with the mix, weighed per photo by p (see --gate-members)",
+    )
+    t.add_argument(
+        "--gate-members",
+        choices=("weigh", "tell"),
+        help="with --gate and --members N > 1: 'weigh' (the default; N = 2, p weighs a specialist and a "
+        "generalist) or 'tell' (each member a U-Net told p, trained as with --members 1, their colours averaged)",
     )
     t.add_argument(
         "--own-share",
         type=float,
-        help="with --gate and --members 1: share of each batch's crops from the scenario's own photos (default 0.5)",
+        help="with --gate and --members 1 (or --gate-members tell): share of each batch's crops from the scenario's "
+        "own photos (default 0.5)",
     )
     t.add_argument("--no-cache", action="store_true", help="train even when the cache holds this model")
 
@@ -246,6 +253,7 @@ def _train(args) -> int:
             "focus": focus,
             "mix": args.mix or None,
             "gate": args.gate or None,
+            "gate_members": args.gate_members,
             "own_share": args.own_share,
             "scales": args.scales,  # CNNConfig makes it a tuple of ints
         }.items()

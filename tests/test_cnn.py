@@ -516,7 +516,7 @@ def test_gated_model_gives_its_scenario_the_specialist_and_other_photos_the_gene
     assert "gate" not in stopped.card and stopped.model.get_layer("ab") is not None
     with pytest.raises(ValueError, match="gate needs focus"):
         cnn.CNNConfig(gate=True, members=2)
-    with pytest.raises(ValueError, match="members=1 .* or 2"):
+    with pytest.raises(ValueError, match="members=1 .*, 2 .*gate_members='tell'"):
         cnn.CNNConfig(focus="wood", mix=0.5, gate=True, members=3)
 
 
@@ -551,6 +551,50 @@ def test_conditioned_model_is_one_u_net_told_the_gates_p(tmp_path):
         cnn.CNNConfig(focus="wood", mix=0.5, gate=True, own_share=1.0)
     with pytest.raises(ValueError, match="batch_size >= 2"):
         cnn.CNNConfig(focus="wood", mix=0.5, gate=True, batch_size=1)
+
+
+def test_told_members_are_conditioned_u_nets_sharing_one_gate_and_averaged(tmp_path):
+    ds = _two_scenarios()
+    pre = cnn.train_cnn(cnn.CNNConfig(steps=2, members=2, member_widths=(4, 3), **TINY), ds)  # a "scenes" pair
+    start = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")
+    config = cnn.CNNConfig(
+        focus="wood", mix=0.5, gate=True, members=2, member_widths=(4, 3), gate_members="tell", steps=3, **TINY
+    )
+    assert config.told and not config.conditioned and config.member(1).conditioned and config.member(1).width == 3
+    res = cnn.train_cnn(replace(config, init=str(start)), ds)
+    model = res.model
+    assert [layer.name for layer in model.layers][:2] == ["L", "gate"]
+    m1, m2 = model.get_layer("member1"), model.get_layer("member2")
+    assert m1.get_layer("enc1_a").filters == 4 and m2.get_layer("enc1_a").filters == 3
+    # each member is what one conditioned U-Net of its width and seed trains to, from the start's member of its width
+    for k, width in ((1, 4), (2, 3)):
+        one = replace(config.member(k - 1), seed=config.seed + k - 1, init=str(start))
+        alone = cnn.train_cnn(one, ds).model.get_layer("member1")
+        assert alone.get_layer("enc1_a").filters == width
+        assert all(
+            np.array_equal(a, b) for a, b in zip(model.get_layer(f"member{k}").get_weights(), alone.get_weights())
+        )
+    one_each = [cnn.build_model(replace(config.member(i), init=None)) for i in (0, 1)]  # each with its own gate
+    assert res.card["parameters"] == sum(cnn.count_parameters(m) for m in one_each) - 153  # one gate, not two
+    assert res.card["config"]["gate_members"] == "tell" and res.card["gate"]["train_accuracy"] == 1.0
+
+    L = np.stack([rgb2lab(im)[..., :1] for im in ds.part("test")])  # (4, 24, 32, 1): 2 sea, 2 wood
+    x = L / 100.0
+    p = _np(model.get_layer("gate")(x))  # (4, 1)
+    mean = (_np(m1([x, p])) + _np(m2([x, p]))) / 2 - 128.0  # (4, 24, 32, 2)
+    np.testing.assert_allclose(cnn.predict_ab(model, L, flip=False), mean, atol=1e-3)
+    again = cnn.load_model(cnn.save_model(model, res.card, tmp_path, name="pair"))  # safe mode: built-in layers
+    np.testing.assert_allclose(cnn.predict_ab(again, L), cnn.predict_ab(model, L), atol=1e-5)
+
+    stopped = cnn.train_cnn(config, ds, stop=lambda: True)  # stopped in member 1: that conditioned U-Net, gate and all
+    assert stopped.stopped and stopped.config.conditioned and stopped.config.width == 4 and "gate" in stopped.card
+    # "weigh" stays the default and out of the cache key; one U-Net ignores the setting
+    weigh = replace(config, gate_members="weigh")
+    assert cnn.cache_key(weigh, "f" * 64) != cnn.cache_key(config, "f" * 64)
+    assert "gate_members" not in cnn._key_fields(weigh)
+    assert replace(config, members=1, member_widths=(), gate_members="tell").gate_members == "weigh"
+    with pytest.raises(ValueError, match="gate_members must be"):
+        replace(config, gate_members="vote")
 
 
 def test_conditioned_model_fine_tunes_from_a_plain_u_net_unchanged_at_first(tmp_path):
