@@ -56,10 +56,12 @@ def _card_summary(card: dict | None) -> None:
     scored = card.get("scored_on")
     if cfg.get("focus") and scored:
         focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
-        if cfg.get("gate") and int(cfg.get("members") or 1) == 1:
+        told = int(cfg.get("members") or 1) == 1 or cfg.get("gate_members") == "tell"
+        if cfg.get("gate") and told:
             own = float(cfg.get("own_share") or 0.5)
+            who = "one U-Net" if int(cfg.get("members") or 1) == 1 else "each U-Net"
             how = (
-                f"one U-Net told by a scene gate how likely a photo is of {focus}: {100 * own:.0f}% of each batch "
+                f"{who} told by a scene gate how likely a photo is of {focus}: {100 * own:.0f}% of each batch "
                 f"from {focus}'s {scored.get('train')} training photos, told yes, and the rest drawn "
                 f"{100 * (1 - mix):.0f}% from them and {100 * mix:.0f}% from the other scenarios', told no"
             )
@@ -84,6 +86,8 @@ def _card_summary(card: dict | None) -> None:
     of_widths = f" (widths {' and '.join(str(w) for w in widths)})" if widths else ""
     if cfg.get("gate") and members == 1:
         shape = ", one U-Net conditioned on a scene gate"
+    elif cfg.get("gate") and cfg.get("gate_members") == "tell":
+        shape = f", the average of {members} U-Nets{of_widths}, each conditioned on one scene gate"
     elif cfg.get("gate"):
         shape = f", two U-Nets{of_widths} and a scene gate"
     elif members > 1:
@@ -331,12 +335,12 @@ else:
                 horizontal=True,
                 key=f"{K}_recipe",
                 help="The committed recipe trains a model the way models/ were made. For beach, sunset or forest it "
-                "fine-tunes the width-16 U-Net of the committed 'scenes' model for 600 steps (lr 1e-3, batch 16, "
-                "weight averaging, crops of the photos rescaled to shorter sides 64 to 192 px) into one U-Net "
-                "with two roles: half of each batch comes from the scenario's "
+                "fine-tunes each of the two U-Nets of the committed 'scenes' model (widths 16 and 12) for 600 "
+                "steps (lr 1e-3, batch 16, weight averaging, crops of the photos rescaled to shorter sides 64 to "
+                "192 px) into a U-Net with two roles: half of each batch comes from the scenario's "
                 "photos, told 'this is the scenario', and half is mixed with the other scenarios' photos, told "
-                "'not'. A scene gate then tells it, per photo, how likely the photo is of the scenario. About 45-90 s "
-                "on a 2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about "
+                "'not'. A scene gate then tells both, per photo, how likely the photo is of the scenario, and "
+                "their colours are averaged. About 75-150 s on a 2-core CPU. For scenes it trains two U-Nets on all three scenarios, 1200 steps each (about "
                 "5 min). Only the seed knob applies; seed 0 makes the committed model again, weight for weight.",
             )
             arch_defaults = st.checkbox(

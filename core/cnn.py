@@ -1689,10 +1689,11 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
     ----------
     name : str
         ``"scenes"``: two U-Nets (widths 16 and 12) trained on every scenario's training photos alike,
-        1200 steps each. A scenario (``"beach"``, ``"sunset"``, ``"forest"``): one conditioned U-Net
-        (``gate=True``, ``members=1``) fine-tuned from ``scenes``' width-16 member for 600 steps, half of each
-        batch from the scenario's photos (told c = 1) and half with half of those crops from the other
-        scenarios (told c = 0), then its scene gate. Its crops come from the photos rescaled to shorter
+        1200 steps each. A scenario (``"beach"``, ``"sunset"``, ``"forest"``): two conditioned U-Nets
+        (``gate=True``, ``members=2``, ``gate_members="tell"``; round 16), each fine-tuned from the ``scenes``
+        member of its width (16, seed 0; 12, seed 1) for 600 steps, half of each batch from the scenario's
+        photos (told c = 1) and half with half of those crops from the other scenarios (told c = 0), then
+        one scene gate for both; their a/b are averaged. The crops come from the photos rescaled to shorter
         sides 64 to 192 px (round 14; :data:`COMMITTED_SCALES`).
     seed : int
 
@@ -1706,7 +1707,18 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
     if name not in COMMITTED_MODELS:
         raise ValueError(f"no committed recipe for {name!r}; the committed models are {', '.join(COMMITTED_MODELS)}")
     return CNNConfig(
-        init="scenes", focus=name, mix=0.5, gate=True, ema=0.99, steps=600, lr=1e-3, scales=COMMITTED_SCALES, seed=seed
+        init="scenes",
+        focus=name,
+        mix=0.5,
+        gate=True,
+        members=2,
+        member_widths=(16, 12),
+        gate_members="tell",
+        ema=0.99,
+        steps=600,
+        lr=1e-3,
+        scales=COMMITTED_SCALES,
+        seed=seed,
     )
 
 

@@ -57,6 +57,8 @@ def test_colorize_sample_with_committed_model_shows_image(model_name):  # noqa: 
         said = f"two U-Nets (widths {widths[0]} and {widths[1]}) and a scene gate" if widths else "two U-Nets and a"
         if int(cfg.get("members") or 1) == 1:
             said = "one U-Net conditioned on a scene gate"
+        elif cfg.get("gate_members") == "tell":
+            said = f"the average of 2 U-Nets (widths {widths[0]} and {widths[1]}), each conditioned on one scene gate"
         assert any(said in c.value for c in at.caption)
 
 
@@ -131,7 +133,7 @@ def test_test_split_gallery_of_a_committed_model(data_dir, monkeypatch):
 
 
 def test_train_now_with_the_committed_recipe(data_dir, tmp_path, monkeypatch):
-    """The recipe radio trains a conditioned U-Net for one scenario from `scenes`, scored on that scenario's split."""
+    """The recipe radio trains two conditioned U-Nets for one scenario from `scenes`, scored on that scenario's split."""
     import dataclasses
 
     from core import cnn
@@ -156,7 +158,8 @@ def test_train_now_with_the_committed_recipe(data_dir, tmp_path, monkeypatch):
     assert not at.exception and not at.error, [e.value for e in at.error]
     trained = at.session_state["cnn_trained"]
     cfg = trained["card"]["config"]
-    assert cfg["gate"] and cfg["init"] == "scenes" and cfg["focus"] == "sunset" and cfg["members"] == 1
-    assert trained["card"]["training"]["steps"] == 2 and "gate" in trained["card"]
+    assert cfg["gate"] and cfg["init"] == "scenes" and cfg["focus"] == "sunset" and cfg["members"] == 2
+    assert cfg["gate_members"] == "tell" and cfg["member_widths"] == [16, 12]
+    assert trained["card"]["training"]["steps"] == 2 * 2 and "gate" in trained["card"]  # 2 steps per member
     assert trained["dataset"].name == "sunset" and len(trained["dataset"].test_idx) == trained["card"]["metrics"]["n"]
     assert "committed recipe" in trained["label"]
