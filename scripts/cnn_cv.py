@@ -23,6 +23,7 @@ Examples::
     python scripts/cnn_cv.py --scenario scenes --fold 0 --save cvmodels/
     python scripts/cnn_cv.py --scenario beach --fold 0 --config '{"init": "cvmodels/scenes-all-fold0.keras", "mix": 0.25}'
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1     # runs saved with --save runs/seedN
+    python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed1 --folds 0 1 2   # every training photo held out once
     python scripts/cnn_cv.py --gated runs/specialist runs/generalist   # joined by a scene gate
     python scripts/cnn_cv.py --ensemble runs/seed0 runs/seed2 --soup runs/soup   # their weights averaged
     python scripts/cnn_cv.py --scenario scenes --fold 0 --teacher pre/s0 pre/w12s1 --save dpre/   # distilled
@@ -366,6 +367,16 @@ def main(argv=None) -> int:
         type=Path,
         help="with --ensemble: average the runs' weights (not their outputs) into OUT, then score OUT (rules 25-26)",
     )
+    p.add_argument(
+        "--folds",
+        type=int,
+        nargs="+",
+        choices=range(FOLDS),
+        default=(0, 1),
+        metavar="K",
+        help="with --ensemble/--gated/--soup: the held-out folds to score (default 0 1; round 16 used 0 1 2, "
+        "every training photo held out once)",
+    )
     p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
     args = p.parse_args(argv)
     if args.summary:
@@ -376,10 +387,12 @@ def main(argv=None) -> int:
     if args.soup and not args.ensemble:
         p.error("--soup needs --ensemble DIR DIR ...")
     if args.soup:
-        ensemble([soup(args.ensemble, args.soup)], shift=args.shift, sizes=tuple(args.scales))
+        folds = tuple(args.folds)
+        ensemble([soup(args.ensemble, args.soup, folds)], folds, shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.ensemble or args.gated:
-        ensemble(args.ensemble or args.gated, gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
+        dirs = args.ensemble or args.gated
+        ensemble(dirs, tuple(args.folds), gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")

@@ -99,6 +99,26 @@ def test_soup_averages_the_weights_of_each_fold_model(tmp_path):
             assert (out / f"{s}-all-fold{fold}.json").is_file()
 
 
+def test_folds_option_reaches_the_soup_and_the_scoring(tmp_path, monkeypatch):
+    cv = _script("cnn_cv")
+    cfg = cnn.CNNConfig(width=2)
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for d in dirs:
+        for fold in (0, 1, 2):
+            for s in cv.SCENARIOS:
+                cnn.save_model(cnn.build_model(cfg), {"config": cfg.to_dict()}, d, name=f"{s}-all-fold{fold}")
+    scored = []
+    monkeypatch.setattr(cv, "ensemble", lambda dirs, folds=(0, 1), **kw: scored.append((list(dirs), folds)))
+    assert cv.main(["--ensemble", *map(str, dirs), "--folds", "0", "1", "2"]) == 0
+    assert scored[-1] == (dirs, (0, 1, 2))
+    assert cv.main(["--ensemble", *map(str, dirs)]) == 0  # the default, as before: folds 0 and 1
+    assert scored[-1] == (dirs, (0, 1))
+    out = tmp_path / "soup"
+    assert cv.main(["--ensemble", *map(str, dirs), "--soup", str(out), "--folds", "2"]) == 0
+    assert scored[-1] == ([out], (2,))
+    assert sorted(p.name for p in out.glob("*.keras")) == [f"{s}-all-fold2.keras" for s in sorted(cv.SCENARIOS)]
+
+
 def test_teacher_views_replace_only_ab_by_the_teachers_mean():
     cv = _script("cnn_cv")
     rng = np.random.default_rng(3)
