@@ -53,13 +53,13 @@ def _card_summary(card: dict | None) -> None:
     tr = card.get("training") or {}
     data = card.get("data") or {}
     cfg = card.get("config") or {}
+    members = int(cfg.get("members") or 1)
     scored = card.get("scored_on")
     if cfg.get("focus") and scored:
         focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
-        told = int(cfg.get("members") or 1) == 1 or cfg.get("gate_members") == "tell"
-        if cfg.get("gate") and told:
+        if cfg.get("gate") and (members == 1 or cfg.get("gate_members") == "tell"):
             own = float(cfg.get("own_share") or 0.5)
-            who = "one U-Net" if int(cfg.get("members") or 1) == 1 else "each U-Net"
+            who = "one U-Net" if members == 1 else "each U-Net"
             how = (
                 f"{who} told by a scene gate how likely a photo is of {focus}: {100 * own:.0f}% of each batch "
                 f"from {focus}'s {scored.get('train')} training photos, told yes, and the rest drawn "
@@ -81,7 +81,6 @@ def _card_summary(card: dict | None) -> None:
         )
     else:
         trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
-    members = int(cfg.get("members") or 1)
     widths = cfg.get("member_widths") or []
     of_widths = f" (widths {' and '.join(str(w) for w in widths)})" if widths else ""
     if cfg.get("gate") and members == 1:

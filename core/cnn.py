@@ -194,7 +194,7 @@ class CNNConfig:
         object.__setattr__(self, "scales", tuple(int(s) for s in self.scales))
         widths = tuple(int(w) for w in self.member_widths)
         object.__setattr__(self, "member_widths", () if all(w == self.width for w in widths) else widths)
-        if int(self.members) == 1:  # how members share a gate means nothing for one U-Net (and stays out of the key)
+        if self.gate_members == "tell" and (int(self.members) == 1 or not self.gate):  # means nothing there (nor keys)
             object.__setattr__(self, "gate_members", "weigh")
         object.__setattr__(self, "lr", float(self.lr))
         checks = [
@@ -288,8 +288,9 @@ class CNNConfig:
     def member(self, i: int) -> CNNConfig:
         """Member ``i`` (0-based) of an ensemble or gated model, as one U-Net's config: its own width, and no gate
         unless every member is told the gate's p (then a conditioned U-Net's config)."""
-        told = self.told
-        return replace(self, members=1, member_widths=(), gate=told, gate_members="weigh", width=self.member_width(i))
+        return replace(
+            self, members=1, member_widths=(), gate=self.told, gate_members="weigh", width=self.member_width(i)
+        )
 
     def to_dict(self) -> dict:
         """JSON-ready fields (tuples as lists)."""
@@ -1460,6 +1461,7 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
     n_train = len(dataset.train_idx)
     one_steps = config.total_steps(n_train)
     steps, done_seconds, history, members = config.members * one_steps, 0.0, [], []
+    specialist_first = config.gate and not config.told  # a gated pair's member 1 trains without the mix
     for i in range(config.members):
         offset, before = i * one_steps, done_seconds
 
@@ -1472,7 +1474,7 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
                 progress(event)
 
         # a gated model's member 1 is the specialist: its scenario's photos only
-        mix = 0.0 if config.gate and not config.told and i == 0 else config.mix
+        mix = 0.0 if specialist_first and i == 0 else config.mix
         one = replace(config.member(i), seed=config.seed + i, mix=mix)
         res = train_cnn(one, dataset, progress=relay, stop=stop, strategy=strategy, verbose=verbose)
         # a told member comes back with its own gate; the ensemble keeps its U-Net and fits one gate for all
@@ -1485,7 +1487,7 @@ def _train_ensemble(config: CNNConfig, dataset, *, progress, stop, strategy, ver
     if stopped:  # the members trained so far; a gated model stopped in its specialist is that specialist alone
         n = len(members)
         if n == 1:  # a plain U-Net; a gated model's member 1 is the specialist, trained without the mix
-            config_used = replace(config.member(0), mix=0.0 if config.gate and not config.told else config.mix)
+            config_used = replace(config.member(0), mix=0.0 if specialist_first else config.mix)
         else:
             config_used = replace(config, members=n, member_widths=config.member_widths[:n])
     if len(members) > 1 or config_used.told:

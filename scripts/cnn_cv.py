@@ -386,13 +386,13 @@ def main(argv=None) -> int:
         p.error("--shift and --scales do not combine")
     if args.soup and not args.ensemble:
         p.error("--soup needs --ensemble DIR DIR ...")
+    folds = tuple(args.folds)
     if args.soup:
-        folds = tuple(args.folds)
         ensemble([soup(args.ensemble, args.soup, folds)], folds, shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.ensemble or args.gated:
         dirs = args.ensemble or args.gated
-        ensemble(dirs, tuple(args.folds), gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
+        ensemble(dirs, folds, gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
         return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")

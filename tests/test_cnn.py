@@ -593,8 +593,12 @@ def test_told_members_are_conditioned_u_nets_sharing_one_gate_and_averaged(tmp_p
     assert cnn.cache_key(weigh, "f" * 64) != cnn.cache_key(config, "f" * 64)
     assert "gate_members" not in cnn._key_fields(weigh)
     assert replace(config, members=1, member_widths=(), gate_members="tell").gate_members == "weigh"
+    plain = cnn.CNNConfig(members=2, member_widths=(4, 3), **TINY)  # no gate: the setting means nothing, nor keys
+    assert replace(plain, gate_members="tell") == plain
     with pytest.raises(ValueError, match="gate_members must be"):
         replace(config, gate_members="vote")
+    with pytest.raises(ValueError, match="gate_members must be"):
+        replace(plain, gate_members="vote")  # checked with or without a gate
 
 
 def test_conditioned_model_fine_tunes_from_a_plain_u_net_unchanged_at_first(tmp_path):
