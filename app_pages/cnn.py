@@ -54,10 +54,11 @@ def _card_summary(card: dict | None) -> None:
     data = card.get("data") or {}
     cfg = card.get("config") or {}
     members = int(cfg.get("members") or 1)
+    told = bool(cfg.get("gate")) and (members == 1 or cfg.get("gate_members") == "tell")  # CNNConfig.told
     scored = card.get("scored_on")
     if cfg.get("focus") and scored:
         focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
-        if cfg.get("gate") and (members == 1 or cfg.get("gate_members") == "tell"):
+        if told:
             own = float(cfg.get("own_share") or 0.5)
             who = "one U-Net" if members == 1 else "each U-Net"
             how = (
@@ -83,9 +84,9 @@ def _card_summary(card: dict | None) -> None:
         trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
     widths = cfg.get("member_widths") or []
     of_widths = f" (widths {' and '.join(str(w) for w in widths)})" if widths else ""
-    if cfg.get("gate") and members == 1:
+    if told and members == 1:
         shape = ", one U-Net conditioned on a scene gate"
-    elif cfg.get("gate") and cfg.get("gate_members") == "tell":
+    elif told:
         shape = f", the average of {members} U-Nets{of_widths}, each conditioned on one scene gate"
     elif cfg.get("gate"):
         shape = f", two U-Nets{of_widths} and a scene gate"

@@ -288,9 +288,7 @@ class CNNConfig:
     def member(self, i: int) -> CNNConfig:
         """Member ``i`` (0-based) of an ensemble or gated model, as one U-Net's config: its own width, and no gate
         unless every member is told the gate's p (then a conditioned U-Net's config)."""
-        return replace(
-            self, members=1, member_widths=(), gate=self.told, gate_members="weigh", width=self.member_width(i)
-        )
+        return replace(self, members=1, member_widths=(), gate=self.told, width=self.member_width(i))
 
     def to_dict(self) -> dict:
         """JSON-ready fields (tuples as lists)."""
