@@ -117,9 +117,15 @@ def _card_summary(card: dict | None) -> None:
                     }
                 )
         st.markdown(
-            f"**Model card: scores on its test split** ({m.get('n')} photos at {m.get('size')}×{m.get('size')})"
+            f"**Model card: scores on its test split** ({m.get('n')} photos at {m.get('size')}×{m.get('size')}"
+            + (_detail_words(m["detail_side"]) if m.get("detail_side") else "")
+            + ")"
         )
         st.table(pd.DataFrame(rows).set_index("predictor"))
+
+
+def _detail_words(side: int) -> str:
+    return f"; the CNN's colours are the mean of its predictions from that view and from the photo at {side} px on the shorter side"
 
 
 def _train_now(config, dataset, area) -> None:
@@ -536,7 +542,9 @@ if model is not None:
             ev = evaluate(keras_model, dataset, split="test")
             st.caption(
                 f"{ev['n']} test photos at {ev['size']}×{ev['size']}: CNN accuracy {ev['aggregate']['model']['accuracy']:.3f}, "
-                f"best baseline ({ev['best_baseline']}) {ev['aggregate'][ev['best_baseline']]['accuracy']:.3f}."
+                f"best baseline ({ev['best_baseline']}) {ev['aggregate'][ev['best_baseline']]['accuracy']:.3f}"
+                + (_detail_words(ev["detail_side"]) if ev["detail_side"] else "")
+                + "."
             )
             for photo_i, row in zip(dataset.part("test"), ev["per_image"], strict=True):
                 small_photo = fit_within(photo_i, 256)

@@ -103,6 +103,12 @@ CACHE_ENV = "COLORLAB_CACHE"
 #: The report's working size: 64 x 64.
 REPORT_SIZE = 64
 
+#: ``ours`` is scored from two views of each photo (round 18, rules 56-57 of docs/CNN.md): the photo squashed to
+#: the scoring size (the only view of the report's network and the baselines), and the photo with its aspect kept
+#: at a shorter side of ``DETAIL_RATIO`` x the scoring size (96 px for 64 x 64), its a/b resized to the scoring
+#: size. The two a/b are averaged (:func:`predict_scored_ab`).
+DETAIL_RATIO = 1.5
+
 #: The report's printed accuracies (its "sunrise" scenario is our "sunset").
 REPORT_FIGURES = {"beach": 0.64, "sunset": 0.54, "forest": 0.57}
 
@@ -701,6 +707,61 @@ def predict_ab(model, lightness, *, batch_size: int = 16, flip: bool | None = No
     return ab[0] if single else ab
 
 
+def detail_side(size: int = REPORT_SIZE) -> int:
+    """The shorter side, in px, of the detail view ``ours`` is scored from at ``size x size`` (96 for 64)."""
+    return round(DETAIL_RATIO * size)
+
+
+def predict_scored_ab(model, lightness, detail=None, *, batch_size: int = 16) -> np.ndarray:
+    """a/b of photos at the scoring view: the squashed view, averaged with a detail view for ``ours``.
+
+    Parameters
+    ----------
+    model : keras.Model
+    lightness : (N, s, s, 1) float, L in [0, 100]
+        The photos squashed to the scoring size (``PhotoDataset.arrays``).
+    detail : sequence of N (h_i, w_i, 1) float, L in [0, 100], optional
+        The same photos with their aspect kept, larger (``PhotoDataset.lightness``, shorter side
+        :func:`detail_side`). Ignored for the report's network, whose input size is fixed.
+
+    Returns
+    -------
+    ab : (N, s, s, 2) float32, a/b units. Without ``detail`` (or for the report's network) this is
+        :func:`predict_ab` of ``lightness``; with it, the mean of that and of each photo's detail
+        prediction resized (bilinear, antialiased) to s x s.
+    """
+    ab = predict_ab(model, lightness, batch_size=batch_size)  # (N, s, s, 2)
+    if detail is None or _is_report(model):
+        return ab
+    if len(detail) != len(ab):
+        raise ValueError(f"detail has {len(detail)} photos, lightness {len(ab)}")
+    return ((ab + predict_detail_ab(model, detail, ab.shape[1:3], batch_size=batch_size)) / 2).astype(np.float32)
+
+
+def predict_detail_ab(model, detail, size_hw: tuple[int, int], *, batch_size: int = 16) -> np.ndarray:
+    """``ours``' a/b from each photo's detail view, resized to the scoring size.
+
+    Parameters
+    ----------
+    model : keras.Model (``ours``)
+    detail : sequence of N (h_i, w_i, 1) float, L in [0, 100]; sizes may differ
+    size_hw : (s_h, s_w), the scoring size
+
+    Returns
+    -------
+    ab : (N, s_h, s_w, 2) float32, a/b units (:func:`predict_ab`, flip-averaged, then bilinear, antialiased)
+    """
+    out = np.empty((len(detail), *size_hw, 2), np.float32)
+    by_shape: dict[tuple, list[int]] = {}
+    for i, d in enumerate(detail):  # photos of one shape are predicted in one batch
+        by_shape.setdefault(np.shape(d), []).append(i)
+    for idx in by_shape.values():
+        pred = predict_ab(model, np.stack([detail[i] for i in idx]), batch_size=batch_size)  # (n, h, w, 2)
+        for i, p in zip(idx, pred):
+            out[i] = _resize_float(p, size_hw)
+    return out
+
+
 def _flip_default(model) -> bool:
     """Whether :func:`predict_ab` averages with the mirror image by default: ``ours`` yes, the report's network no."""
     return not _is_report(model)
@@ -877,12 +938,15 @@ def evaluate(
     split: str = "test",
     size: int = REPORT_SIZE,
     baselines: dict[str, Baseline] | None = None,
+    detail: bool = True,
 ) -> dict:
     """Score a model and the baselines on one part of a dataset, at a working size.
 
-    Every photo is resized to ``size x size`` (the report's 64 x 64). The model
-    predicts a/b from L; each baseline predicts a/b from gray. Predictions are
-    joined with the true L for the image scores.
+    Every photo is resized to ``size x size`` (the report's 64 x 64), and everything is
+    scored there. The model predicts a/b from L; each baseline predicts a/b from gray.
+    ``ours`` also reads each photo at a larger size with its aspect kept, and its two
+    predictions are averaged (:func:`predict_scored_ab`). Predictions are joined with the
+    true L for the image scores.
 
     Parameters
     ----------
@@ -893,6 +957,10 @@ def evaluate(
     baselines : dict name -> Baseline, optional
         Default: fitted on the dataset's training part at the same size (the
         report's rule: baselines see the model's training data).
+    detail : bool, default True
+        Score ``ours`` from the squashed view and the detail view (shorter side
+        :func:`detail_side` of ``size``), averaged; ``False``: the squashed view only, as rounds
+        2-17 of docs/CNN.md were scored. No effect on the report's network or the baselines.
 
     Returns
     -------
@@ -904,7 +972,7 @@ def evaluate(
         per-photo means; plus ``"truth": {"colorfulness"}``. Accuracy and AuC are fractions in [0, 1].
     ``per_image``: a list of ``{"name", predictor: {...}}``.
     ``best_baseline``: the baseline with the highest accuracy.
-    ``split``, ``size``, ``n``.
+    ``split``, ``size``, ``n``, and ``detail_side`` (px, or None when only the squashed view was used).
     """
     if baselines is None:
         g_tr, ab_tr = dataset.gray_ab("train", size)
@@ -916,8 +984,9 @@ def evaluate(
     if len(L) == 0:
         raise ValueError(f"the dataset's {split!r} part is empty")
     preds = {}
+    side = detail_side(size) if detail and model is not None and not _is_report(model) else None
     if model is not None:
-        preds["model"] = predict_ab(model, L)
+        preds["model"] = predict_scored_ab(model, L, dataset.lightness(split, side) if side else None)
     for name in BASELINES:
         preds[name] = baselines[name].predict(gray).astype(np.float32)
     names = dataset.part_names(split)
@@ -943,6 +1012,7 @@ def evaluate(
         "split": split,
         "size": int(size),
         "n": len(L),
+        "detail_side": side,
         "aggregate": agg,
         "per_image": per_image,
         "best_baseline": best,
@@ -1242,10 +1312,10 @@ def _make_optimizer(config: CNNConfig, steps: int):
     return keras.optimizers.Adam(learning_rate=lr, **ema)
 
 
-def _accuracy(model, L, ab) -> float | None:
+def _accuracy(model, L, ab, detail=None) -> float | None:
     if len(L) == 0:
         return None
-    return report_accuracy(predict_ab(model, L), ab)
+    return report_accuracy(predict_scored_ab(model, L, detail), ab)
 
 
 def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=None, verbose: int = 0) -> TrainResult:
@@ -1305,6 +1375,9 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     ReportBatches, OursBatches = _batch_classes()
     L_tr, ab_tr = target.arrays("train", config.size if config.arch == "report" else REPORT_SIZE)
     L_te, ab_te = target.arrays("test", config.size if config.arch == "report" else REPORT_SIZE)
+    D_tr = D_te = None  # ours is scored from the detail view too (see evaluate)
+    if config.arch != "report":
+        D_tr, D_te = (target.lightness(part, detail_side(REPORT_SIZE)) for part in ("train", "test"))
     class_weights = None
     if config.arch == "report":
         data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
@@ -1363,8 +1436,8 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
                     "steps": steps,
                     "epoch": k / batches_per_epoch,
                     "loss": float(window),
-                    "train_acc": _accuracy(scorer, L_tr, ab_tr) if do_eval else None,
-                    "test_acc": _accuracy(scorer, L_te, ab_te) if do_eval else None,
+                    "train_acc": _accuracy(scorer, L_tr, ab_tr, D_tr) if do_eval else None,
+                    "test_acc": _accuracy(scorer, L_te, ab_te, D_te) if do_eval else None,
                     "seconds": time.perf_counter() - t0,
                 }
                 history.append(event)
@@ -1529,22 +1602,71 @@ def _focus(config: CNNConfig, dataset):
     return target, w.astype(np.float64)
 
 
+def _card_metrics(model, target) -> tuple[dict | None, dict[str, Baseline]]:
+    """A card's ``metrics``: ``target``'s test split at 64 x 64, the model next to the baselines fitted on
+    ``target``'s training part (None without test photos); and those baselines."""
+    base = fit_ab_baselines(*target.gray_ab("train", REPORT_SIZE))
+    if not len(target.test_idx):
+        return None, base
+    ev = evaluate(model, target, split="test", size=REPORT_SIZE, baselines=base)
+    metrics = {
+        "split": "test",
+        "size": REPORT_SIZE,
+        "n": ev["n"],
+        **ev["aggregate"],
+        "best_baseline": ev["best_baseline"],
+        "flip_averaged": _flip_default(model),  # predict_ab's default: the photo and its mirror image
+        "detail_side": ev["detail_side"],  # ours: also predicted from the photo at this shorter side (px)
+    }
+    return metrics, base
+
+
+def metrics_are_current(card: dict) -> bool:
+    """Whether a card's metrics were scored as :func:`evaluate` scores now.
+
+    Cards of ``ours`` written before round 18 were scored from the squashed view only (no
+    ``detail_side`` in their metrics); :func:`rescore` measures them again.
+    """
+    metrics = (card or {}).get("metrics")
+    if not metrics:
+        return True
+    want = None if card.get("arch") == "report" else detail_side(REPORT_SIZE)
+    return metrics.get("detail_side") == want
+
+
+def rescore(model, card: dict, dataset) -> dict:
+    """The card with its ``metrics`` measured again by today's :func:`evaluate` (the model is unchanged).
+
+    Parameters
+    ----------
+    model : keras.Model
+    card : dict, the model's card
+    dataset : core.datasets.PhotoDataset
+        The data the model was trained on (its fingerprint must be the card's); a model with a
+        ``focus`` is scored on that scenario's part, as when it was trained.
+
+    Returns
+    -------
+    dict, a new card with ``metrics`` replaced and ``rescored`` (the date and why) added
+    """
+    if dataset.fingerprint != card["data"]["fingerprint"]:
+        raise ValueError(
+            "the dataset is not the one the model was trained on (its fingerprint differs from the card's)"
+        )
+    config = CNNConfig.from_dict(card["config"])
+    metrics, _ = _card_metrics(model, _focus(config, dataset)[0])
+    note = "metrics measured again with ours scored from the squashed and the detail view (docs/CNN.md, round 18)"
+    return {
+        **card,
+        "metrics": metrics,
+        "rescored": {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "why": note},
+    }
+
+
 def _make_card(model, config, dataset, seconds, steps_done, state, target=None) -> dict:
     keras = _keras()
     target = target if target is not None else dataset  # the scenario scored (and its baselines' data)
-    g_tr, ab_tr = target.gray_ab("train", REPORT_SIZE)
-    base = fit_ab_baselines(g_tr, ab_tr)
-    metrics = None
-    if len(target.test_idx):
-        ev = evaluate(model, target, split="test", size=REPORT_SIZE, baselines=base)
-        metrics = {
-            "split": "test",
-            "size": REPORT_SIZE,
-            "n": ev["n"],
-            **ev["aggregate"],
-            "best_baseline": ev["best_baseline"],
-            "flip_averaged": _flip_default(model),  # predict_ab's default: the photo and its mirror image
-        }
+    metrics, base = _card_metrics(model, target)
     return {
         "format": CARD_FORMAT,
         "name": target.name,
@@ -1806,7 +1928,13 @@ def train_or_load(
             if card.get("key") != key:
                 raise ValueError(f"its card has key {card.get('key')!r}, expected {key!r}")
             model = load_model(path)
-            return TrainResult(model, config, card, [], 0.0, False, True, path, f"loaded from cache {path}")
+            message = f"loaded from cache {path}"
+            if not metrics_are_current(card):  # scored before round 18's detail view: score it again, keep it
+                card = rescore(model, card, dataset)
+                text = json.dumps(card, indent=1, allow_nan=True)
+                _atomic_write_bytes(card_path, lambda p: p.write_text(text))
+                message += "; its test metrics measured again (ours is now scored from two views)"
+            return TrainResult(model, config, card, [], 0.0, False, True, path, message)
         except Exception as exc:
             note = f"cache file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}); retrained"
             warnings.warn(note, stacklevel=2)

@@ -197,6 +197,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--data", metavar="DIR")
     e.add_argument("--size", type=int, default=64, help="working size of the scores (default 64, the report's)")
+    e.add_argument(
+        "--no-detail",
+        action="store_true",
+        help="ours: predict from the photo squashed to the working size only, as before round 18 (default: also "
+        "from the photo at a shorter side 1.5 x that size, averaged; docs/CNN.md)",
+    )
     e.add_argument("--json", action="store_true")
 
     c = sub.add_parser("colorize", help="colorize one photo at full resolution")
@@ -290,6 +296,13 @@ def _train(args) -> int:
     return 0
 
 
+def _detail_note(size: int, side: int) -> str:
+    return (
+        f"(the model's a/b: the mean of its predictions from the photo squashed to {size}x{size} and from the photo "
+        f"at a shorter side of {side} px, resized to {size}x{size}; the baselines see the {size}x{size} view)"
+    )
+
+
 def _eval(args) -> int:
     from . import cnn, datasets
 
@@ -307,7 +320,7 @@ def _eval(args) -> int:
                 f"model {args.model!r} has no card with baselines and {args.images!r} has no training split; use --scenario"
             )
         note = "baselines fitted on the dataset's training split (the model has no card)"
-    ev = cnn.evaluate(model, ds, split="test", size=args.size, baselines=base)
+    ev = cnn.evaluate(model, ds, split="test", size=args.size, baselines=base, detail=not args.no_detail)
     if args.json:
         print(
             json.dumps(
@@ -316,6 +329,8 @@ def _eval(args) -> int:
         )
     else:
         print(f"{args.model} on {ds.name}: {ev['n']} photos at {ev['size']}x{ev['size']}; {note}")
+        if ev["detail_side"]:
+            print(_detail_note(ev["size"], ev["detail_side"]))
         print(_metric_table(_aggregate_rows(ev["aggregate"], "model")))
         print(f"true photos' colorfulness: {ev['aggregate']['truth']['colorfulness']:.1f}")
     return 0
@@ -472,6 +487,7 @@ def _reproduce(args) -> int:
             "report_steps": args.steps if rep is not None else 0,
             "report_train_seconds": rep.card["training"]["seconds"] if rep is not None else None,
             "ours": ev_ours["aggregate"]["model"],
+            "ours_detail_side": ev_ours["detail_side"],
             "ours_train_seconds": ours_seconds,
             "baselines": {b: agg[b] for b in ("gray", "mean", "lookup")},
             "best_baseline": best,
@@ -482,6 +498,8 @@ def _reproduce(args) -> int:
                 f"\n## {sc}: test split, {len(ds.test_idx)} photos (train {len(ds.train_idx)}), 64x64, seed {args.seed}"
             )
             print(_metric_table(rows))
+            if ev_ours["detail_side"]:
+                print(_detail_note(64, ev_ours["detail_side"]))
             line = f"ours - best baseline ({best}): {100 * results[sc]['ours_minus_best_baseline']:+.1f} points"
             if rep is not None:
                 gap = ev_ours["aggregate"]["model"]["accuracy"] - agg["model"]["accuracy"]

@@ -132,6 +132,48 @@ def test_flip_averaging_mirrors_and_averages_for_ours_only():
     assert not np.allclose(cnn.predict_ab(report, L64, flip=True), cnn.predict_ab(report, L64), atol=1e-4)
 
 
+def test_scored_view_averages_the_squashed_and_the_detail_prediction_for_ours_only():
+    model = cnn.build_model(cnn.CNNConfig(width=4))  # random weights
+    rng = np.random.default_rng(2)
+    L = rng.uniform(0, 100, (3, 8, 8, 1)).astype(np.float32)  # the squashed views
+    detail = [rng.uniform(0, 100, shape).astype(np.float32) for shape in ((12, 18, 1), (12, 18, 1), (20, 12, 1))]
+    got = cnn.predict_scored_ab(model, L, detail)
+    for i in range(3):
+        fine = cnn._resize_float(cnn.predict_ab(model, detail[i][None])[0], (8, 8))  # (8, 8, 2)
+        np.testing.assert_allclose(got[i], 0.5 * (cnn.predict_ab(model, L[i : i + 1])[0] + fine), atol=1e-4)
+    assert np.abs(got - cnn.predict_ab(model, L)).max() > 1e-3  # the detail view counts
+    assert np.array_equal(cnn.predict_scored_ab(model, L), cnn.predict_ab(model, L))  # no detail: the squashed view
+    with pytest.raises(ValueError, match="detail has 2 photos, lightness 3"):
+        cnn.predict_scored_ab(model, L, detail[:2])
+    report = cnn.build_model("report")  # a fixed 64 x 64 input: the detail view is not used
+    L64 = rng.uniform(0, 100, (1, 64, 64, 1)).astype(np.float32)
+    assert np.array_equal(cnn.predict_scored_ab(report, L64, [detail[0]]), cnn.predict_ab(report, L64))
+    assert cnn.detail_side(64) == 96 and cnn.detail_side(16) == 24
+
+
+def test_evaluate_scores_ours_from_both_views(tiny_model):
+    photos = [_scene(i, 32, 48) for i in range(10)]
+    ds = datasets.from_images(photos, name="wide")
+    model = tiny_model.model
+    ev = cnn.evaluate(model, ds, size=16)
+    L, ab = ds.arrays("test", 16)
+    detail = ds.lightness("test", 24)
+    assert ev["detail_side"] == 24 and all(d.shape == (24, 36, 1) for d in detail)
+    expect = report_accuracy_of(cnn.predict_scored_ab(model, L, detail), ab)
+    assert ev["aggregate"]["model"]["accuracy"] == pytest.approx(expect, abs=1e-6)
+    squashed = cnn.evaluate(model, ds, size=16, detail=False)
+    assert squashed["detail_side"] is None
+    assert squashed["aggregate"]["model"]["accuracy"] == pytest.approx(
+        report_accuracy_of(cnn.predict_ab(model, L), ab), abs=1e-6
+    )
+    assert squashed["aggregate"]["gray"] == ev["aggregate"]["gray"]  # the baselines see the squashed view only
+
+
+def report_accuracy_of(ab_pred, ab_true) -> float:
+    """The report's accuracy by hand: the share of a/b values within 10 of the truth."""
+    return float(np.mean(np.abs(ab_pred - ab_true) <= 10))
+
+
 def test_welsch_loss_known_answers_and_training(tiny):
     loss = cnn._welsch_loss(5.0)
     y_true = np.zeros((1, 1, 3, 2), np.float32)
@@ -696,6 +738,28 @@ def test_cache_miss_hit_and_corrupt_file(tiny, tmp_path, monkeypatch):
     assert cnn.train_or_load(cfg, tiny).from_cache  # repaired
 
 
+def test_a_cached_card_scored_the_old_way_is_scored_again(tiny, tmp_path, monkeypatch):
+    """A card written before round 18 (``ours`` scored from the squashed view only) is measured again on a hit."""
+    monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path))
+    cfg = cnn.CNNConfig(steps=2, **TINY)
+    first = cnn.train_or_load(cfg, tiny)
+    assert first.card["metrics"]["detail_side"] == 96 and cnn.metrics_are_current(first.card)
+    card_path = first.cache_path.with_suffix(".json")
+    old = json.loads(card_path.read_text())
+    del old["metrics"]["detail_side"]
+    old["metrics"]["model"]["accuracy"] = -1.0  # so the check below sees a new measurement
+    card_path.write_text(json.dumps(old))
+    assert not cnn.metrics_are_current(old)
+    hit = cnn.train_or_load(cfg, tiny)
+    assert hit.from_cache and "measured again" in hit.message
+    assert hit.card["metrics"]["model"]["accuracy"] == pytest.approx(first.card["metrics"]["model"]["accuracy"])
+    assert hit.card["rescored"]["why"] and json.loads(card_path.read_text())["metrics"]["detail_side"] == 96
+    other = json.loads(card_path.read_text())
+    other["data"]["fingerprint"] = "0" * 64
+    with pytest.raises(ValueError, match="fingerprint differs"):
+        cnn.rescore(hit.model, other, tiny)
+
+
 def test_saved_models_load_in_safe_mode(tiny_model, tmp_path):
     path = cnn.save_model(tiny_model.model, tiny_model.card, tmp_path, "toy")
     assert path == tmp_path / "toy.keras" and path.stat().st_size < 5_000_000
@@ -855,6 +919,17 @@ def test_cli_train_eval_colorize(tmp_path, monkeypatch, capsys):
     ev = json.loads(capsys.readouterr().out)
     assert ev["n"] == 6 and set(ev["aggregate"]) >= {"model", "gray", "mean", "lookup"}
     assert set(ev["aggregate"]["model"]) == {"accuracy", "auc", "psnr", "ssim", "colorfulness"}
+    assert ev["detail_side"] == 96  # ours is scored from the squashed view and the photo at shorter side 96
+    args = ["eval", "--model", str(out / "photos.keras"), "--images", str(tmp_path / "photos"), "--no-detail"]
+    assert main([*args, "--json"]) == 0
+    squashed = json.loads(capsys.readouterr().out)
+    assert squashed["detail_side"] is None and squashed["aggregate"]["gray"] == ev["aggregate"]["gray"]
+    ds = datasets.load_folder(tmp_path / "photos", train_ratio=0.0)
+    model = cnn.load_model(out / "photos.keras")
+    L, ab = ds.arrays("test", 64)
+    assert squashed["aggregate"]["model"]["accuracy"] == pytest.approx(report_accuracy_of(cnn.predict_ab(model, L), ab))
+    assert main(args) == 0 and "squashed" not in capsys.readouterr().out  # the text says nothing of a second view
+    assert main(args[:-1]) == 0 and "shorter side of 96 px" in capsys.readouterr().out
     png = tmp_path / "out.png"
     assert (
         main(["colorize", str(tmp_path / "photos" / "s0.png"), "--model", str(out / "photos.keras"), "--out", str(png)])
