@@ -1,7 +1,8 @@
 """Where a CNN's remaining error lies: a per-photo colour cast, or the detail.
 
-For each photo of a scenario's split (64x64, the report's view) the model's accuracy (a/b within 10 of the
-truth) is set beside two oracles that know the photo's true colours:
+For each photo of a scenario's split (64x64, the report's view; ``ours`` predicts as ``cnn.evaluate`` scores
+it, from that view and the photo at a shorter side of 96 px, unless ``--squashed``) the model's accuracy (a/b
+within 10 of the truth) is set beside two oracles that know the photo's true colours:
 
 * **shift**: the model's a/b plus the per-photo median of (truth - prediction), per channel: the photo's
   colour cast set right, every detail left as the model made it;
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SCALES = np.round(np.arange(0.0, 2.0001, 0.05), 2)  # the scale oracle's factors
 
 
-def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
+def cast_table(model, dataset, split: str = "test", size: int = 64, detail: bool = True) -> dict:
     """Per-photo accuracy of ``model`` and of its shift and scale oracles on one part of ``dataset``.
 
     Returns
@@ -45,7 +46,8 @@ def cast_table(model, dataset, split: str = "test", size: int = 64) -> dict:
     from core.metrics import cast_oracle, report_accuracy
 
     L, ab = dataset.arrays(split, size)  # (N, size, size, 1) L in [0, 100]; (N, size, size, 2) a/b
-    pred = cnn.predict_ab(model, L)  # (N, size, size, 2)
+    fine = dataset.lightness(split, cnn.detail_side(size)) if detail else None
+    pred = cnn.predict_scored_ab(model, L, fine)  # (N, size, size, 2)
     _, ab_train = dataset.arrays("train", size)
     train_mean = ab_train.mean(axis=(0, 1, 2))  # (2,)
     names = [dataset.names[i] for i in (dataset.test_idx if split == "test" else dataset.train_idx)]
@@ -72,12 +74,13 @@ def main(argv=None) -> int:
     p.add_argument("--split", choices=("test", "train"), default="test")
     p.add_argument("--seed", type=int, default=0, help="seed of the 7:3 split (default 0)")
     p.add_argument("--data", metavar="DIR", help="data root (default $COLORLAB_DATA)")
+    p.add_argument("--squashed", action="store_true", help="predict from the 64x64 view only, as before round 18")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from core import cnn, datasets
 
     ds = datasets.load_scenario(args.scenario, args.data, seed=args.seed)
-    out = cast_table(cnn.load_model(args.model), ds, split=args.split)
+    out = cast_table(cnn.load_model(args.model), ds, split=args.split, detail=not args.squashed)
     if args.json:
         print(json.dumps(out, indent=1))
         return 0

@@ -10,7 +10,9 @@ For fold k:
   scored on fold k of each scenario, so "unseen scenarios" are measured too.
   ``--scenario scenes`` trains one model on all of them (no focus).
 
-Scores are the report's accuracy at 64x64, next to the best baseline fitted on
+Scores are the report's accuracy at 64x64 (since round 18 the model's a/b are the mean of its predictions
+from the photo squashed to 64x64 and from the photo at a shorter side of 96 px, as ``cnn.evaluate`` scores
+``ours``; ``--views 64`` scores from the 64x64 view only, as rounds 2-17 were logged), next to the best baseline fitted on
 the model's own training photos (``own``) and on the scored scenario's
 (``target``), and (since round 9) the colorfulness of the model's colours and of
 the true photos. Each run appends one JSON line to ``--log``; ``--summary`` prints
@@ -116,6 +118,7 @@ def run(
     tag: str,
     save: Path | None = None,
     teachers: list[Path] | None = None,
+    detail: bool = True,
 ) -> dict:
     """Train one fold's model and score it (see the module's docstring); ``teachers``: folders of saved runs
     whose ``<scenario>-<protocol>-fold<k>`` models' averaged predictions replace the photos' a/b as the training
@@ -153,10 +156,11 @@ def run(
         out["teachers"] = [str(d) for d in teachers]
         out["teacher_within_10"] = hits  # on the training views, against the true a/b
     out["seconds"] = round(res.seconds, 1)
+    out["detail_side"] = cnn.detail_side() if detail else None  # how the model was scored (round 18)
     scored = [scenario] if protocol == "scene" else list(SCENARIOS)
     for s in scored:
         part = ds.subset(s) if protocol == "all" else ds
-        ev = cnn.evaluate(res.model, part, baselines=own_base)
+        ev = cnn.evaluate(res.model, part, baselines=own_base, detail=detail)
         tgt = cnn.evaluate(None, part)  # baselines fitted on the scored scenario's training folds
         acc = ev["aggregate"]["model"]["accuracy"]
         out[s] = {"n": len(part.test_idx), "model": acc, "own": _best(ev), "target": _best(tgt)}
@@ -238,7 +242,7 @@ def predict_scaled(model, lightness, sizes=()):
     return np.mean(outs, axis=0).astype(np.float32)
 
 
-def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0, sizes=()) -> None:
+def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0, sizes=(), views=(64, 96)) -> None:
     """Average the a/b predictions of models saved by ``--save`` (one folder per run) and score them.
 
     Protocol ``all``: for each scenario and fold, the models ``<dir>/<scenario>-all-fold<k>.keras``
@@ -248,26 +252,36 @@ def ensemble(dirs: list[Path], folds=(0, 1), gated: bool = False, shift: int = 0
     (``CNNConfig.gate``) fitted on the fold's training photos, instead of averaged.
     ``shift``: predict with :func:`predict_shifted` (shift averaging) instead of plain ``predict_ab``;
     ``sizes``: with :func:`predict_scaled` (multi-scale averaging; not with ``shift``).
+    ``views``: what each photo is predicted from, the predictions' a/b averaged at 64x64: ``64`` is the photo
+    squashed to 64x64 (``shift`` and ``sizes`` apply to it), any other number the photo at that shorter side,
+    aspect kept (round 18). The default ``(64, 96)`` is how ``cnn.evaluate`` scores ``ours``.
     """
     from core import cnn, datasets
     from core.baselines import fit_ab_baselines
     from core.metrics import report_accuracy
 
-    def predict(model, lightness):
-        return predict_scaled(model, lightness, sizes) if sizes else predict_shifted(model, lightness, shift)
+    if 64 not in views and (shift or sizes):
+        raise ValueError("shift and sizes apply to the squashed view: views must include 64")
+
+    def predict(model, lightness, fines):
+        outs = [cnn.predict_detail_ab(model, f, lightness.shape[1:3]) for f in fines]  # (N, 64, 64, 2) each
+        if 64 in views:
+            outs.append(predict_scaled(model, lightness, sizes) if sizes else predict_shifted(model, lightness, shift))
+        return np.mean(outs, axis=0)  # (N, 64, 64, 2)
 
     pooled = collections.defaultdict(lambda: np.zeros(4))  # (model, scored) -> sums of n*acc, n*own, n*target, n
     for fold in folds:
         ds = fold_dataset(datasets.ALL_SCENES, fold)
         parts = {s: ds.subset(s) for s in SCENARIOS}
         arrays = {t: parts[t].arrays("test", cnn.REPORT_SIZE) for t in SCENARIOS}  # (N, 64, 64, 1), (N, 64, 64, 2)
+        fine = {t: [parts[t].lightness("test", v) for v in views if v != 64] for t in SCENARIOS}
         target_best = {t: _best(cnn.evaluate(None, parts[t])) for t in SCENARIOS}
         for s in SCENARIOS:
             paths = [d / f"{s}-all-fold{fold}.keras" for d in dirs]
             models = [_gated(*paths, ds)] if gated else [cnn.load_model(p) for p in paths]
             own = fit_ab_baselines(*parts[s].gray_ab("train", cnn.REPORT_SIZE))
             for t in SCENARIOS:
-                ab = np.mean([predict(m, arrays[t][0]) for m in models], axis=0)  # (N, 64, 64, 2)
+                ab = np.mean([predict(m, arrays[t][0], fine[t]) for m in models], axis=0)  # (N, 64, 64, 2)
                 n = len(ab)
                 own_best = _best(cnn.evaluate(None, parts[t], baselines=own))
                 pooled[(s, t)] += n * np.array([report_accuracy(ab, arrays[t][1]), own_best, target_best[t], 1.0])
@@ -377,6 +391,16 @@ def main(argv=None) -> int:
         help="with --ensemble/--gated/--soup: the held-out folds to score (default 0 1; round 16 used 0 1 2, "
         "every training photo held out once)",
     )
+    p.add_argument(
+        "--views",
+        type=int,
+        nargs="+",
+        default=(64, 96),
+        metavar="SIDE",
+        help="what each photo is predicted from, the a/b averaged (round 18): 64 the photo squashed to 64x64, "
+        "another number the photo at that shorter side. Default 64 96, as cnn.evaluate scores ours; '--views 64' "
+        "scores as rounds 2-17 were logged. A training run takes 64 or 64 96 only",
+    )
     p.add_argument("--summary", metavar="LOG", help="print the pooled table of a log and exit")
     args = p.parse_args(argv)
     if args.summary:
@@ -384,18 +408,30 @@ def main(argv=None) -> int:
         return 0
     if args.shift and args.scales:
         p.error("--shift and --scales do not combine")
+    if 64 not in args.views and (args.shift or args.scales):
+        p.error("--shift and --scales apply to the squashed view: --views must include 64")
     if args.soup and not args.ensemble:
         p.error("--soup needs --ensemble DIR DIR ...")
     folds = tuple(args.folds)
     if args.soup:
-        ensemble([soup(args.ensemble, args.soup, folds)], folds, shift=args.shift, sizes=tuple(args.scales))
+        ensemble(
+            [soup(args.ensemble, args.soup, folds)],
+            folds,
+            shift=args.shift,
+            sizes=tuple(args.scales),
+            views=tuple(args.views),
+        )
         return 0
     if args.ensemble or args.gated:
         dirs = args.ensemble or args.gated
-        ensemble(dirs, folds, gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales))
+        ensemble(
+            dirs, folds, gated=bool(args.gated), shift=args.shift, sizes=tuple(args.scales), views=tuple(args.views)
+        )
         return 0
     if args.scenario is None or args.fold is None:
         p.error("--scenario and --fold are required (or --summary LOG)")
+    if tuple(args.views) not in ((64,), (64, 96)):
+        p.error("a training run is scored as cnn.evaluate scores: --views 64 96 (the default) or --views 64")
     config = json.loads(args.config)
     out = run(
         args.scenario,
@@ -405,6 +441,7 @@ def main(argv=None) -> int:
         args.tag or json.dumps(config, sort_keys=True),
         args.save,
         args.teacher,
+        detail=tuple(args.views) == (64, 96),
     )
     with open(args.log, "a") as f:
         f.write(json.dumps(out) + "\n")
