@@ -1312,10 +1312,12 @@ def _make_optimizer(config: CNNConfig, steps: int):
     return keras.optimizers.Adam(learning_rate=lr, **ema)
 
 
-def _accuracy(model, L, ab, detail=None) -> float | None:
+def _accuracy(model, L, ab) -> float | None:
+    """The progress events' accuracy: from the squashed view only, a cheap live signal (the detail view, with one
+    network call per photo shape, made a committed-recipe training about 40% slower); the card's metrics use both."""
     if len(L) == 0:
         return None
-    return report_accuracy(predict_scored_ab(model, L, detail), ab)
+    return report_accuracy(predict_ab(model, L), ab)
 
 
 def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=None, verbose: int = 0) -> TrainResult:
@@ -1332,7 +1334,9 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
         ``{"step", "steps", "epoch", "loss", "train_acc", "test_acc", "seconds"}``:
         ``step`` is 1-based, ``epoch`` counts passes over the training photos (float),
         ``loss`` is the mean training loss since the previous event, and the
-        accuracies (the report's, fractions) are filled about 10 times a run (else None).
+        accuracies (the report's, fractions) are filled about 10 times a run (else None). They are
+        predicted from the photos squashed to 64 x 64 only, a live signal; the card's metrics
+        (:func:`evaluate`) also use the detail view for ``ours``.
     stop : callable() -> bool or threading.Event, optional
         Checked after every batch; when true training stops there and the result
         has ``stopped=True`` (the model trained so far is returned).
@@ -1375,9 +1379,6 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     ReportBatches, OursBatches = _batch_classes()
     L_tr, ab_tr = target.arrays("train", config.size if config.arch == "report" else REPORT_SIZE)
     L_te, ab_te = target.arrays("test", config.size if config.arch == "report" else REPORT_SIZE)
-    D_tr = D_te = None  # ours is scored from the detail view too (see evaluate)
-    if config.arch != "report":
-        D_tr, D_te = (target.lightness(part, detail_side(REPORT_SIZE)) for part in ("train", "test"))
     class_weights = None
     if config.arch == "report":
         data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
@@ -1436,8 +1437,8 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
                     "steps": steps,
                     "epoch": k / batches_per_epoch,
                     "loss": float(window),
-                    "train_acc": _accuracy(scorer, L_tr, ab_tr, D_tr) if do_eval else None,
-                    "test_acc": _accuracy(scorer, L_te, ab_te, D_te) if do_eval else None,
+                    "train_acc": _accuracy(scorer, L_tr, ab_tr) if do_eval else None,
+                    "test_acc": _accuracy(scorer, L_te, ab_te) if do_eval else None,
                     "seconds": time.perf_counter() - t0,
                 }
                 history.append(event)
