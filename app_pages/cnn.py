@@ -125,7 +125,11 @@ def _card_summary(card: dict | None) -> None:
 
 
 def _detail_words(side: int) -> str:
-    return f"; the CNN's colours are the mean of its predictions from that view and from the photo at {side} px on the shorter side"
+    """How ``evaluate`` scored the CNN (round 18's two views), for the captions."""
+    return (
+        "; the CNN's colours are the mean of its predictions from that view and from the photo at "
+        f"{side} px on the shorter side"
+    )
 
 
 def _train_now(config, dataset, area) -> None:

@@ -1314,7 +1314,7 @@ def _make_optimizer(config: CNNConfig, steps: int):
 
 def _accuracy(model, L, ab) -> float | None:
     """The progress events' accuracy: from the squashed view only, a cheap live signal (the detail view, with one
-    network call per photo shape, made a committed-recipe training about 40% slower); the card's metrics use both."""
+    network call per photo shape, made a committed-recipe training a third slower); the card's metrics use both."""
     if len(L) == 0:
         return None
     return report_accuracy(predict_ab(model, L), ab)
@@ -1929,6 +1929,13 @@ def train_or_load(
             if card.get("key") != key:
                 raise ValueError(f"its card has key {card.get('key')!r}, expected {key!r}")
             model = load_model(path)
+        except Exception as exc:
+            note = f"cache file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}); retrained"
+            warnings.warn(note, stacklevel=2)
+            for p in (path, card_path):
+                if p.exists():
+                    p.unlink()
+        else:
             message = f"loaded from cache {path}"
             if not metrics_are_current(card):  # scored before round 18's detail view: score it again, keep it
                 card = rescore(model, card, dataset)
@@ -1936,12 +1943,6 @@ def train_or_load(
                 _atomic_write_bytes(card_path, lambda p: p.write_text(text))
                 message += "; its test metrics measured again (ours is now scored from two views)"
             return TrainResult(model, config, card, [], 0.0, False, True, path, message)
-        except Exception as exc:
-            note = f"cache file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}); retrained"
-            warnings.warn(note, stacklevel=2)
-            for p in (path, card_path):
-                if p.exists():
-                    p.unlink()
     result = train_cnn(config, dataset, progress=progress, stop=stop, strategy=strategy, verbose=verbose)
     if not result.stopped:
         save_model(result.model, result.card, folder, path.stem)

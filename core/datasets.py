@@ -267,7 +267,7 @@ class PhotoDataset:
         size = (size, size) if isinstance(size, int) else tuple(size)
         return _cached_arrays(self, split, size)
 
-    def lightness(self, split: str = "test", short_side: int = 96) -> tuple[np.ndarray, ...]:
+    def lightness(self, split: str, short_side: int) -> tuple[np.ndarray, ...]:
         """L of each photo of one part with its aspect kept, at a shorter side of ``short_side`` px (cached).
 
         A photo whose shorter side is already below ``short_side`` keeps its size (never enlarged).
