@@ -397,6 +397,10 @@ else:
             st.plotly_chart(
                 charts.accuracy_curves(trained["history"], keys=("train_acc", "test_acc")), key=f"{K}_curves"
             )
+            st.caption(
+                "The curves are a live signal, from the photos squashed to 64×64 only; the model card's test "
+                "figures below are measured once at the end, as every reported figure is."
+            )
         _card_summary(trained["card"])
         model, card, model_label = ("session", None), trained["card"], trained["label"]
 

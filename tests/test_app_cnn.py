@@ -92,6 +92,8 @@ def test_train_now_on_uploaded_photos_then_colorize(tmp_path, monkeypatch):
     trained = at.session_state["cnn_trained"]
     assert trained["card"]["training"]["steps"] == 4
     assert not trained["from_cache"]
+    assert any("live signal" in c.value for c in at.caption)  # the curves say which view they are from
+    assert any("96 px on the shorter side" in m.value for m in at.markdown)  # and the card's figures, theirs
     # The same knobs and photos again: served from the on-disk cache.
     next(b for b in at.button if b.label == "Train CNN").click().run()
     assert not at.exception and not at.error
