@@ -1768,6 +1768,12 @@ def _atomic_write_bytes(path: Path, writer) -> None:
             tmp.unlink()
 
 
+def write_card(path, card: dict) -> None:
+    """Write a model card as JSON to ``path`` atomically (a temporary file, then a rename)."""
+    text = json.dumps(card, indent=1, allow_nan=True)
+    _atomic_write_bytes(Path(path), lambda p: p.write_text(text))
+
+
 def save_model(model, card: dict, out_dir, name: str | None = None) -> Path:
     """Save ``<name>.keras`` and its card ``<name>.json`` atomically (write to a temporary file, then rename).
 
@@ -1789,8 +1795,7 @@ def save_model(model, card: dict, out_dir, name: str | None = None) -> Path:
     config = CNNConfig.from_dict(card["config"])
     plain = _plain_copy(model, config)
     _atomic_write_bytes(path, lambda p: plain.save(p))
-    text = json.dumps(card, indent=1, allow_nan=True)
-    _atomic_write_bytes(path.with_suffix(".json"), lambda p: p.write_text(text))
+    write_card(path.with_suffix(".json"), card)
     return path
 
 
@@ -1939,8 +1944,7 @@ def train_or_load(
             message = f"loaded from cache {path}"
             if not metrics_are_current(card):  # scored before round 18's detail view: score it again, keep it
                 card = rescore(model, card, dataset)
-                text = json.dumps(card, indent=1, allow_nan=True)
-                _atomic_write_bytes(card_path, lambda p: p.write_text(text))
+                write_card(card_path, card)
                 message += "; its test metrics measured again (ours is now scored from two views)"
             return TrainResult(model, config, card, [], 0.0, False, True, path, message)
     result = train_cnn(config, dataset, progress=progress, stop=stop, strategy=strategy, verbose=verbose)

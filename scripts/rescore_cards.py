@@ -11,7 +11,6 @@ rewrites each card's ``metrics`` (atomically) and prints the model's accuracy be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -41,8 +40,7 @@ def main(argv=None) -> int:
             f"{100 * new_m[best]['accuracy']:.1f}%, lead {100 * (new_m['model']['accuracy'] - new_m[best]['accuracy']):+.1f}"
         )
         if not args.dry_run:
-            text = json.dumps(new, indent=1, allow_nan=True)
-            cnn._atomic_write_bytes(cnn.model_path(name).with_suffix(".json"), lambda p, t=text: p.write_text(t))
+            cnn.write_card(cnn.model_path(name).with_suffix(".json"), new)
     return 0
 
 
