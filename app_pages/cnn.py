@@ -53,8 +53,10 @@ def _card_summary(card: dict | None) -> None:
     tr = card.get("training") or {}
     data = card.get("data") or {}
     cfg = card.get("config") or {}
+    from core.cnn import CNNConfig
+
     members = int(cfg.get("members") or 1)
-    told = bool(cfg.get("gate")) and (members == 1 or cfg.get("gate_members") == "tell")  # CNNConfig.told
+    told = CNNConfig.from_dict(cfg).told  # every U-Net told the gate's p
     scored = card.get("scored_on")
     if cfg.get("focus") and scored:
         focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
