@@ -52,23 +52,22 @@ def _card_summary(card: dict | None) -> None:
     m = card.get("metrics") or {}
     tr = card.get("training") or {}
     data = card.get("data") or {}
-    cfg = card.get("config") or {}
     from core.cnn import CNNConfig
 
-    members = int(cfg.get("members") or 1)
-    told = CNNConfig.from_dict(cfg).told  # every U-Net told the gate's p
+    config = CNNConfig.from_dict(card.get("config") or {})  # the card's recipe, with CNNConfig's defaults
+    members, told = config.members, config.told  # told: every U-Net told the gate's p
     scored = card.get("scored_on")
-    if cfg.get("focus") and scored:
-        focus, mix = cfg["focus"], float(cfg.get("mix") or 0.0)
+    if config.focus and scored:
+        focus, mix = config.focus, config.mix
         if told:
-            own = float(cfg.get("own_share") or 0.5)
+            own = config.own_share
             who = "one U-Net" if members == 1 else "each U-Net"
             how = (
                 f"{who} told by a scene gate how likely a photo is of {focus}: {100 * own:.0f}% of each batch "
                 f"from {focus}'s {scored.get('train')} training photos, told yes, and the rest drawn "
                 f"{100 * (1 - mix):.0f}% from them and {100 * mix:.0f}% from the other scenarios', told no"
             )
-        elif cfg.get("gate"):
+        elif config.gate:
             how = (
                 f"a specialist U-Net trained on {focus}'s {scored.get('train')} training photos only and a generalist "
                 f"with {100 * mix:.0f}% of its crops from the other scenarios', weighed per photo by a scene gate"
@@ -84,21 +83,21 @@ def _card_summary(card: dict | None) -> None:
         )
     else:
         trained_on = f"trained on **{data.get('name')}** ({data.get('train')} photos; {data.get('test')} held out)"
-    widths = cfg.get("member_widths") or []
+    widths = config.member_widths
     of_widths = f" (widths {' and '.join(str(w) for w in widths)})" if widths else ""
     if told and members == 1:
         shape = ", one U-Net conditioned on a scene gate"
     elif told:
         shape = f", the average of {members} U-Nets{of_widths}, each conditioned on one scene gate"
-    elif cfg.get("gate"):
+    elif config.gate:
         shape = f", two U-Nets{of_widths} and a scene gate"
     elif members > 1:
         shape = f", the average of {members} U-Nets{of_widths}"
     else:
         shape = ""
     arch = f"architecture **{card.get('arch')}**{shape}"
-    if cfg.get("init"):
-        trained_on += f", fine-tuned from the model **{Path(str(cfg['init'])).stem}**"
+    if config.init:
+        trained_on += f", fine-tuned from the model **{Path(str(config.init)).stem}**"
     parts = [
         f"{arch} ({card.get('parameters', 0):,} parameters), loss {card.get('loss')}",
         trained_on,
