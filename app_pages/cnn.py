@@ -67,6 +67,8 @@ def _card_summary(card: dict | None) -> None:
                 f"from {focus}'s {scored.get('train')} training photos, told yes, and the rest drawn "
                 f"{100 * (1 - mix):.0f}% from them and {100 * mix:.0f}% from the other scenarios', told no"
             )
+            if config.position:
+                how += f"; {'it' if members == 1 else 'each'} also sees where each pixel sits in the photo"
         elif config.gate:
             how = (
                 f"a specialist U-Net trained on {focus}'s {scored.get('train')} training photos only and a generalist "

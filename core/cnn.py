@@ -138,7 +138,65 @@ class TrainingError(RuntimeError):
 def _keras():
     import keras  # lazy: TensorFlow/JAX start only when a CNN is used
 
+    if not _LAYERS:  # registered before any model is built or loaded
+        _LAYERS["PositionMaps"] = _position_maps_class(keras)
     return keras
+
+
+#: The project's own Keras layers, defined (and registered for safe-mode loading) by the first :func:`_keras` call.
+_LAYERS: dict = {}
+
+
+def _position_maps_class(keras):
+    """The ``PositionMaps`` layer class (defined here so that importing ``core.cnn`` does not import Keras)."""
+
+    @keras.saving.register_keras_serializable(package="colorlab")
+    class PositionMaps(keras.layers.Layer):
+        """Where each pixel sits in its input: ``y = (row + 0.5) / h`` and ``|2 (col + 0.5) / w - 1|``.
+
+        Input ``(N, h, w, C)``, any size; output ``(N, h, w, 2)`` float, both maps in [0, 1]: the height
+        from the top, and the distance from the vertical centre line (which a left-right flip leaves
+        unchanged). Built from ``cumsum`` of ones, so it works for any input size on every backend.
+        """
+
+        def call(self, x):
+            ops = keras.ops
+            ones = ops.ones_like(x[..., :1])  # (N, h, w, 1)
+            y = (ops.cumsum(ones, axis=1) - 0.5) / ops.sum(ones, axis=1, keepdims=True)  # (N, h, w, 1)
+            xc = (ops.cumsum(ones, axis=2) - 0.5) / ops.sum(ones, axis=2, keepdims=True)  # (N, h, w, 1)
+            return ops.concatenate([y, ops.abs(2.0 * xc - 1.0)], axis=-1)
+
+        def compute_output_shape(self, input_shape):
+            return tuple(input_shape[:-1]) + (2,)
+
+    return PositionMaps
+
+
+def position_maps(h: int, w: int) -> np.ndarray:
+    """The position maps a U-Net with ``position`` sees for an ``h x w`` input (as ``PositionMaps``).
+
+    Returns
+    -------
+    pos : (h, w, 2) float32, in [0, 1]: ``(row + 0.5) / h`` and ``|2 (col + 0.5) / w - 1|``
+    """
+    return crop_position_maps(h, w, 0, 0, h, w)
+
+
+def crop_position_maps(view_h: int, view_w: int, y0: int, x0: int, h: int, w: int, flip: bool = False) -> np.ndarray:
+    """Position maps of an ``h x w`` crop at ``(y0, x0)`` of a ``view_h x view_w`` photo: where its pixels sat.
+
+    Returns
+    -------
+    pos : (h, w, 2) float32, in [0, 1]; with ``flip`` the crop's columns are mirrored, as the crop itself is
+    """
+    y = (y0 + np.arange(h) + 0.5) / view_h  # (h,)
+    x = np.abs(2.0 * (x0 + np.arange(w) + 0.5) / view_w - 1.0)  # (w,)
+    if flip:
+        x = x[::-1]
+    out = np.empty((h, w, 2), np.float32)
+    out[..., 0] = y[:, None]
+    out[..., 1] = x[None, :]
+    return out
 
 
 # --------------------------------------------------------------------------- config
@@ -188,6 +246,7 @@ class CNNConfig:
     gate_members: str = "weigh"  # gate, members>1: "weigh" (2: p weighs a specialist and a generalist) or "tell"
     # (each member a U-Net told p, as with members=1, their a/b averaged; round 16)
     own_share: float = 0.5  # gate, told U-Nets: share of each batch's crops from the focus scenario's photos, told c=1
+    position: bool = False  # gate: each told U-Net also sees where each pixel sits in the photo (round 23)
     eval_every: int = 0  # steps between train/test accuracy evaluations; 0: about 10 per run
 
     def __post_init__(self):
@@ -259,6 +318,11 @@ class CNNConfig:
                 f"got focus={self.focus!r}, mix={self.mix}, members={self.members}",
             ),
             (0.0 < self.own_share < 1.0, f"own_share must lie in (0, 1), got {self.own_share}"),
+            (
+                not self.position or self.told,
+                "position needs gate (the position maps are an input of the gate-conditioned U-Nets); "
+                f"got gate={self.gate}, members={self.members}, gate_members={self.gate_members!r}",
+            ),
             (
                 not self.told or int(self.batch_size) >= 2,
                 f"a gate-conditioned U-Net needs batch_size >= 2 (crops told 1 and told 0), got {self.batch_size}",
@@ -384,7 +448,7 @@ def _build_conditioned(config: CNNConfig):
     keras = _keras()
     inp = keras.Input((None, None, 1), name="L")
     p = _build_gate()(inp)  # (N, 1)
-    out = _build_ours(config, name="member1", condition=True)([inp, p])  # (N, h, w, 2), ab + 128
+    out = _build_ours(config, name="member1", condition=True)([inp, p] + _positions(config, inp))  # (N, h, w, 2)
     return keras.Model(inp, out, name="ours_conditioned")
 
 
@@ -398,21 +462,32 @@ def _build_told(config: CNNConfig):
     keras = _keras()
     inp = keras.Input((None, None, 1), name="L")
     p = _build_gate()(inp)  # (N, 1)
+    pos = _positions(config, inp)  # [] or [(N, h, w, 2)]
     outs = []
     for i in range(config.members):
         member = _build_ours(config.member(i), name=f"member{i + 1}", condition=True)
-        outs.append(member([inp, p]))  # (N, h, w, 2) each, ab + 128
+        outs.append(member([inp, p] + pos))  # (N, h, w, 2) each, ab + 128
     out = keras.layers.Average(name="mean")(outs)  # (N, h, w, 2)
     return keras.Model(inp, out, name="ours_conditioned_ensemble")
 
 
 def _own_view(conditioned):
-    """A conditioned U-Net (inputs L / 100 and c) as a one-input model told ``c = 1``: its specialist role."""
+    """A conditioned U-Net (inputs L / 100, c and maybe positions) as a one-input model told ``c = 1``: its specialist role."""
     keras = _keras()
     layers = keras.layers
     inp = keras.Input((None, None, 1), name="L")
     ones = layers.Rescaling(0.0, offset=1.0)(layers.GlobalAveragePooling2D()(inp))  # (N, 1) of ones
-    return keras.Model(inp, conditioned([inp, ones]))
+    pos = [_LAYERS["PositionMaps"](name="positions")(inp)] if len(conditioned.inputs) == 3 else []
+    return keras.Model(inp, conditioned([inp, ones] + pos))
+
+
+def _positions(config: CNNConfig, inp) -> list:
+    """``[PositionMaps of inp]`` (N, h, w, 2) for a model whose U-Nets see positions (``config.position``), else ``[]``.
+
+    At prediction the input is the whole photo (padded to a multiple of 8 by :func:`_forward`, a few rows
+    and columns that shift the maps by under 8 px), so the maps are the pixels' positions in the photo.
+    """
+    return [_LAYERS["PositionMaps"](name="positions")(inp)] if config.position else []
 
 
 #: The gate's feature set: part of a gated model's cache key, so a change of features is never served from the cache.
@@ -551,6 +626,11 @@ def _build_ours(config: CNNConfig, name: str = "ours", condition: bool = False):
     in FiLM (feature-wise linear modulation): ``x * (1 + g c) + b c``, with ``g`` and ``b`` learnt per
     channel and zero at the start, so a U-Net loaded into it is unchanged until fine-tuning teaches it
     what ``c`` means (:func:`_build_conditioned`).
+
+    With ``condition`` and ``config.position`` it takes a third input, ``pos`` ``(N, h, w, 2)``: where each
+    pixel sits in the photo (:func:`crop_position_maps`; CoordConv, Liu et al. 2018). Each block's first
+    convolution gets, before its ReLU, a 1x1 convolution of the maps average-pooled to the block's
+    resolution (``<block>_pos``, no bias, zero at the start, so again the start is unchanged).
     """
     keras = _keras()
     layers = keras.layers
@@ -558,9 +638,18 @@ def _build_ours(config: CNNConfig, name: str = "ours", condition: bool = False):
     inp = keras.Input((None, None, 1), name="L")  # any size, a multiple of 8 (predict_ab pads)
     c = keras.Input((1,), name="c") if condition else None
     c4 = layers.Reshape((1, 1, 1), name="c_map")(c) if condition else None  # (N, 1, 1, 1)
+    pos = keras.Input((None, None, 2), name="pos") if condition and config.position else None
+    pooled = {}  # downsampling factor -> the position maps at that resolution, (N, h/k, w/k, 2)
+    if pos is not None:
+        pooled = {1: pos, **{k: layers.AveragePooling2D(k, name=f"pos_pool{k}")(pos) for k in (2, 4, 8)}}
 
-    def block(x, filters, name):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_a")(x)
+    def block(x, filters, name, down=1):
+        if pos is None:
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_a")(x)
+        else:  # the same convolution, plus the positions' 1x1 convolution before the ReLU
+            x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_a")(x)
+            q = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer="zeros", name=f"{name}_pos")(pooled[down])
+            x = layers.ReLU(name=f"{name}_a_relu")(layers.Add(name=f"{name}_a_pos")([x, q]))
         x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_b")(x)
         if condition:
             zeros = {"use_bias": False, "kernel_initializer": "zeros"}
@@ -571,18 +660,18 @@ def _build_ours(config: CNNConfig, name: str = "ours", condition: bool = False):
         return x
 
     e1 = block(inp, w, "enc1")  # (h, w)
-    e2 = block(layers.MaxPooling2D(2, name="pool1")(e1), 2 * w, "enc2")  # (h/2, w/2)
-    e3 = block(layers.MaxPooling2D(2, name="pool2")(e2), 4 * w, "enc3")  # (h/4, w/4)
-    b = block(layers.MaxPooling2D(2, name="pool3")(e3), 8 * w, "bottleneck")  # (h/8, w/8)
+    e2 = block(layers.MaxPooling2D(2, name="pool1")(e1), 2 * w, "enc2", 2)  # (h/2, w/2)
+    e3 = block(layers.MaxPooling2D(2, name="pool2")(e2), 4 * w, "enc3", 4)  # (h/4, w/4)
+    b = block(layers.MaxPooling2D(2, name="pool3")(e3), 8 * w, "bottleneck", 8)  # (h/8, w/8)
     if config.context:  # whole-image context (the scene's light and colour cast), added at every position
         g = layers.GlobalAveragePooling2D(keepdims=True, name="context_pool")(b)  # (1, 1, 8w)
         g = layers.Dense(8 * w, activation="relu", name="context_dense1")(g)
         g = layers.Dense(8 * w, name="context_dense2")(g)
         b = layers.Add(name="context_add")([b, g])  # broadcast over (h/8, w/8)
-    d3 = block(layers.Concatenate(name="skip3")([layers.UpSampling2D(2, name="up3")(b), e3]), 4 * w, "dec3")
-    d2 = block(layers.Concatenate(name="skip2")([layers.UpSampling2D(2, name="up2")(d3), e2]), 2 * w, "dec2")
+    d3 = block(layers.Concatenate(name="skip3")([layers.UpSampling2D(2, name="up3")(b), e3]), 4 * w, "dec3", 4)
+    d2 = block(layers.Concatenate(name="skip2")([layers.UpSampling2D(2, name="up2")(d3), e2]), 2 * w, "dec2", 2)
     d1 = block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")
-    inputs = [inp, c] if condition else inp
+    inputs = ([inp, c] + ([pos] if pos is not None else [])) if condition else inp
     if config.loss == "bins":  # classification: K logits for a, then K for b, per pixel
         out = layers.Conv2D(2 * int(config.bins), 1, name="ab_logits")(d1)  # (h, w, 2K)
         return keras.Model(inputs, out, name=name)
@@ -1061,15 +1150,17 @@ def _batch_classes():
 
         With ``told = (own_weights, n_own)`` (a conditioned U-Net) the first ``n_own`` crops of each batch are
         drawn with ``own_weights`` and told ``c = 1``, the others with ``weights`` and told ``c = 0``; a batch
-        is then ``((L / 100, c), ab + 128)``.
+        is then ``((L / 100, c), ab + 128)``, or with ``position`` ``((L / 100, c, pos), ab + 128)``, ``pos``
+        ``(bs, size, size, 2)`` saying where each crop's pixels sat in their view (:func:`crop_position_maps`).
         """
 
-        def __init__(self, views, batch_size, steps, seed, size, flip, weights=None, told=None):
+        def __init__(self, views, batch_size, steps, seed, size, flip, weights=None, told=None, position=False):
             super().__init__(workers=BATCH_WORKERS, use_multiprocessing=False)
             self.views = views  # list per photo of list of (h, w, 3) float32 Lab
             self.bs, self.steps, self.seed, self.size, self.flip = batch_size, steps, seed, size, flip
             self.weights = weights  # (n_photos,) sampling probabilities, or None (uniform)
             self.told = told
+            self.position = position
 
         def __len__(self):
             return self.steps
@@ -1078,6 +1169,7 @@ def _batch_classes():
             rng = np.random.default_rng((self.seed, 1, idx))
             s = self.size
             out = np.empty((self.bs, s, s, 3), np.float32)
+            pos = np.empty((self.bs, s, s, 2), np.float32) if self.position else None
             n_own = self.told[1] if self.told else 0
             for j in range(self.bs):
                 weights = self.told[0] if j < n_own else self.weights
@@ -1089,12 +1181,14 @@ def _batch_classes():
                 y0 = rng.integers(lab.shape[0] - s + 1)
                 x0 = rng.integers(lab.shape[1] - s + 1)
                 crop = lab[y0 : y0 + s, x0 : x0 + s]
-                if self.flip and rng.random() < 0.5:
-                    crop = crop[:, ::-1]
-                out[j] = crop
+                flipped = self.flip and rng.random() < 0.5
+                out[j] = crop[:, ::-1] if flipped else crop
+                if pos is not None:
+                    pos[j] = crop_position_maps(*lab.shape[:2], y0, x0, s, s, flipped)
             if self.told:
                 c = (np.arange(self.bs) < n_own).astype(np.float32)[:, None]  # (bs, 1): 1 for the own crops
-                return (out[..., :1] / 100.0, c), out[..., 1:] + AB_OFFSET
+                x = (out[..., :1] / 100.0, c) + ((pos,) if pos is not None else ())
+                return x, out[..., 1:] + AB_OFFSET
             return out[..., :1] / 100.0, out[..., 1:] + AB_OFFSET
 
     return ReportBatches, OursBatches
@@ -1373,7 +1467,7 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     told = None
     if config.conditioned:  # own_share of each batch from the focus scenario's photos (c = 1), the rest with mix
         n_own = min(config.batch_size - 1, max(1, round(config.own_share * config.batch_size)))  # both kinds per batch
-        told = (_focus(replace(config, mix=0.0, gate=False), dataset)[1], n_own)
+        told = (_focus(replace(config, mix=0.0, gate=False, position=False), dataset)[1], n_own)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy if strategy is not None else _default_strategy()
     ReportBatches, OursBatches = _batch_classes()
@@ -1384,7 +1478,9 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
         data = ReportBatches(np.asarray(L_tr), np.asarray(ab_tr), config.batch_size, steps, config.seed)
     else:
         views = _ours_views(dataset, config)
-        data = OursBatches(views, config.batch_size, steps, config.seed, config.size, config.flip, weights, told)
+        data = OursBatches(
+            views, config.batch_size, steps, config.seed, config.size, config.flip, weights, told, config.position
+        )
         if config.rebalance:  # the bins' frequencies in the photos as the crops are drawn (squashed views)
             class_weights = rebalance_weights([v[0][..., 1:] for v in views], int(config.bins), photo_weights=weights)
 
@@ -1462,6 +1558,11 @@ def train_cnn(config: CNNConfig, dataset, *, progress=None, stop=None, strategy=
     return TrainResult(model, config, card, history, seconds, state["stopped"], message=msg)
 
 
+def _zero_start(name: str) -> bool:
+    """A layer that starts at zero in a fine-tuning when its start lacks it: FiLM (``*_film_*``) and positions (``*_pos``)."""
+    return "_film_" in name or name.endswith("_pos")
+
+
 #: Output heads of ``ours``: regression (``ab``) and classification (``ab_logits``); a fine-tuning may swap one for the other.
 _HEADS = {"ab", "ab_logits"}
 
@@ -1469,7 +1570,8 @@ _HEADS = {"ab", "ab_logits"}
 def _set_starting_weights(model, config: CNNConfig) -> None:
     """Load ``config.init``'s weights (see :func:`_starting_net`) into ``model``, or say why they do not fit.
 
-    Layers are matched by name; the FiLM layers of a conditioned U-Net that the start lacks stay at zero.
+    Layers are matched by name; the FiLM and position layers of a conditioned U-Net that the start lacks stay
+    at zero.
     A head the start lacks (``ab_logits`` when a ``bins`` model starts from a regression model, or
     ``ab`` the other way round) is set to zero: a ``bins`` head then starts at the uniform distribution,
     and the pre-trained layers get no gradient from a random head while it learns.
@@ -1483,7 +1585,7 @@ def _set_starting_weights(model, config: CNNConfig) -> None:
         if other is not None
     )
     fresh = [mine for mine, other in pairs if other is None and mine.name in _HEADS and _HEADS & set(theirs)]
-    missing = [mine.name for mine, other in pairs if other is None and "_film_" not in mine.name and mine not in fresh]
+    missing = [mine.name for mine, other in pairs if other is None and not _zero_start(mine.name) and mine not in fresh]
     if not fits or missing:
         first = next((w.shape[-1] for w in start.get_weights() if len(w.shape) == 4), "?")  # the first conv's filters
         raise ValueError(
@@ -1729,6 +1831,7 @@ _KEY_OPTIONAL = {
     "member_widths": [],
     "rebalance": False,
     "gate_members": "weigh",
+    "position": False,
 }
 
 

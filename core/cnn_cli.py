@@ -187,6 +187,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --gate and --members 1 (or --gate-members tell): share of each batch's crops from the scenario's "
         "own photos (default 0.5)",
     )
+    t.add_argument(
+        "--position",
+        action="store_true",
+        help="with --gate (--members 1, or --gate-members tell): each U-Net also sees where each pixel sits in the "
+        "photo (its height and its distance from the vertical centre line; round 23 of docs/CNN.md)",
+    )
     t.add_argument("--no-cache", action="store_true", help="train even when the cache holds this model")
 
     e = sub.add_parser("eval", help="score a model and the baselines")
@@ -261,6 +267,7 @@ def _train(args) -> int:
             "gate": args.gate or None,
             "gate_members": args.gate_members,
             "own_share": args.own_share,
+            "position": args.position or None,
             "scales": args.scales,  # CNNConfig makes it a tuple of ints
         }.items()
         if v is not None

@@ -672,6 +672,73 @@ def test_conditioned_batches_tell_the_own_crops_one():
     assert set(drawn) & {0, 1}  # the told-0 crops are drawn with the mix weights
 
 
+def test_position_maps_known_answers():
+    pos = cnn.position_maps(3, 4)  # (3, 4, 2)
+    np.testing.assert_allclose(pos[:, 0, 0], [1 / 6, 1 / 2, 5 / 6])  # (row + 0.5) / h
+    np.testing.assert_allclose(pos[0, :, 1], [0.75, 0.25, 0.25, 0.75])  # |2 (col + 0.5) / w - 1|
+    crop = cnn.crop_position_maps(10, 20, 2, 5, 3, 4)  # rows 2-4, columns 5-8 of a 10 x 20 photo
+    np.testing.assert_allclose(crop[:, 0, 0], [0.25, 0.35, 0.45])
+    np.testing.assert_allclose(crop[0, :, 1], [0.45, 0.35, 0.25, 0.15], atol=1e-6)
+    mirrored = cnn.crop_position_maps(10, 20, 2, 5, 3, 4, flip=True)
+    np.testing.assert_allclose(mirrored, crop[:, ::-1])
+    keras = cnn._keras()
+    layer = cnn._LAYERS["PositionMaps"]()
+    for h, w in ((3, 4), (24, 40)):
+        got = _np(layer(np.zeros((2, h, w, 1), np.float32)))  # (2, h, w, 2), whatever the input's values
+        np.testing.assert_allclose(got, np.broadcast_to(cnn.position_maps(h, w), (2, h, w, 2)), atol=1e-6)
+    assert keras.saving.get_registered_object("colorlab>PositionMaps") is cnn._LAYERS["PositionMaps"]
+
+
+def test_position_batches_say_where_each_crop_sat():
+    _, OursBatches = cnn._batch_classes()
+    rows, cols = np.meshgrid(np.arange(20.0), np.arange(30.0), indexing="ij")  # (20, 30) each
+    view = np.stack([rows, cols, np.zeros_like(rows)], axis=-1).astype(np.float32)  # L = row, a = column
+    batches = OursBatches([[view]], 8, 4, 0, 16, True, told=(None, 4), position=True)
+    flipped = 0
+    for k in range(len(batches)):
+        (x, c, pos), y = batches[k]  # (8, 16, 16, 1), (8, 1), (8, 16, 16, 2), (8, 16, 16, 2)
+        assert pos.shape == (8, 16, 16, 2) and c.shape == (8, 1)
+        row, col = x[..., 0] * 100.0, y[..., 0] - 128.0  # (8, 16, 16): where each crop pixel came from
+        np.testing.assert_allclose(pos[..., 0], (row + 0.5) / 20, atol=1e-5)
+        np.testing.assert_allclose(pos[..., 1], np.abs(2 * (col + 0.5) / 30 - 1), atol=1e-5)
+        flipped += int((np.diff(col, axis=2) < 0).all(axis=(1, 2)).sum())  # mirrored crops: columns decrease
+    assert 0 < flipped < 32
+    (x, c), _ = OursBatches([[view]], 8, 1, 0, 16, True, told=(None, 4))[0]  # without position: as before
+
+
+def test_position_model_starts_unchanged_and_learns_where_pixels_sit(tmp_path):
+    ds = _two_scenarios()
+    pre = cnn.train_cnn(cnn.CNNConfig(steps=2, **TINY), ds)
+    path = cnn.save_model(pre.model, pre.card, tmp_path, name="pre")
+    config = cnn.CNNConfig(focus="wood", mix=0.5, gate=True, position=True, steps=1, lr=1e-9, init=str(path), **TINY)
+    unet = cnn.train_cnn(config, ds).model.get_layer("member1")  # a vanishing step: the start, positions still zero
+    assert [i.name for i in unet.inputs] == ["L", "c", "pos"]
+    L = rgb2lab(_scene(99))[None, ..., :1]  # (1, 24, 32, 1)
+    pos = cnn.position_maps(24, 32)[None]  # (1, 24, 32, 2)
+    plain = cnn.predict_ab(pre.model, L, flip=False)
+    for c in (0.0, 1.0):
+        got = _np(unet([L / 100.0, np.full((1, 1), c, np.float32), pos])) - 128.0
+        np.testing.assert_allclose(got, plain, atol=1e-3)
+
+    res = cnn.train_cnn(replace(config, steps=3, lr=2e-3), ds)
+    model = res.model
+    unet = model.get_layer("member1")
+    assert [layer.name for layer in model.layers] == ["L", "gate", "positions", "member1"]
+    assert np.abs(unet.get_layer("enc1_pos").get_weights()[0]).max() > 0  # it learnt to use them
+    positions = 2 * (4 + 8 + 16 + 32 + 16 + 8 + 4)  # a 1x1 convolution of 2 maps in each of the 7 blocks (width 4)
+    without = cnn.count_parameters(cnn.build_model(replace(config, position=False, init=None)))
+    assert res.card["parameters"] == without + positions and res.card["config"]["position"] is True
+    x = L / 100.0
+    p = _np(model.get_layer("gate")(x))  # (1, 1)
+    np.testing.assert_allclose(cnn.predict_ab(model, L, flip=False), _np(unet([x, p, pos])) - 128.0, atol=1e-3)
+    again = cnn.load_model(cnn.save_model(model, res.card, tmp_path, name="pos"))  # safe mode: a registered layer
+    np.testing.assert_allclose(cnn.predict_ab(again, L), cnn.predict_ab(model, L), atol=1e-5)
+    assert cnn.cache_key(config, "f" * 64) != cnn.cache_key(replace(config, position=False), "f" * 64)
+    assert "position" not in cnn._key_fields(replace(config, position=False))  # older cached models keep their keys
+    with pytest.raises(ValueError, match="position needs gate"):
+        cnn.CNNConfig(position=True)
+
+
 def test_report_network_trains_a_step(tiny):
     res = cnn.train_cnn(cnn.CNNConfig(arch="report", steps=2, optimizer="sgd"), tiny)
     assert res.card["optimizer"] == "sgd" and res.card["parameters"] == 75_563_904
