@@ -448,7 +448,8 @@ def _build_conditioned(config: CNNConfig):
     keras = _keras()
     inp = keras.Input((None, None, 1), name="L")
     p = _build_gate()(inp)  # (N, 1)
-    out = _build_ours(config, name="member1", condition=True)([inp, p] + _positions(config, inp))  # (N, h, w, 2)
+    unet = _build_ours(config, name="member1", condition=True)
+    out = unet([inp, p] + _positions(config.position, inp))  # (N, h, w, 2), ab + 128
     return keras.Model(inp, out, name="ours_conditioned")
 
 
@@ -462,7 +463,7 @@ def _build_told(config: CNNConfig):
     keras = _keras()
     inp = keras.Input((None, None, 1), name="L")
     p = _build_gate()(inp)  # (N, 1)
-    pos = _positions(config, inp)  # [] or [(N, h, w, 2)]
+    pos = _positions(config.position, inp)  # [] or [(N, h, w, 2)]
     outs = []
     for i in range(config.members):
         member = _build_ours(config.member(i), name=f"member{i + 1}", condition=True)
@@ -472,22 +473,21 @@ def _build_told(config: CNNConfig):
 
 
 def _own_view(conditioned):
-    """A conditioned U-Net (inputs L / 100, c and maybe positions) as a one-input model told ``c = 1``: its specialist role."""
+    """A conditioned U-Net (inputs L / 100, c and any positions) as a one-input model told ``c = 1``: its specialist."""
     keras = _keras()
     layers = keras.layers
     inp = keras.Input((None, None, 1), name="L")
     ones = layers.Rescaling(0.0, offset=1.0)(layers.GlobalAveragePooling2D()(inp))  # (N, 1) of ones
-    pos = [_LAYERS["PositionMaps"](name="positions")(inp)] if len(conditioned.inputs) == 3 else []
-    return keras.Model(inp, conditioned([inp, ones] + pos))
+    return keras.Model(inp, conditioned([inp, ones] + _positions(len(conditioned.inputs) == 3, inp)))
 
 
-def _positions(config: CNNConfig, inp) -> list:
-    """``[PositionMaps of inp]`` (N, h, w, 2) for a model whose U-Nets see positions (``config.position``), else ``[]``.
+def _positions(position: bool, inp) -> list:
+    """``[PositionMaps of inp]`` (N, h, w, 2) for U-Nets that see positions (``CNNConfig.position``), else ``[]``.
 
     At prediction the input is the whole photo (padded to a multiple of 8 by :func:`_forward`, a few rows
     and columns that shift the maps by under 8 px), so the maps are the pixels' positions in the photo.
     """
-    return [_LAYERS["PositionMaps"](name="positions")(inp)] if config.position else []
+    return [_LAYERS["PositionMaps"](name="positions")(inp)] if position else []
 
 
 #: The gate's feature set: part of a gated model's cache key, so a change of features is never served from the cache.
