@@ -1925,7 +1925,8 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
         member of its width (16, seed 0; 12, seed 1) for 600 steps, half of each batch from the scenario's
         photos (told c = 1) and half with half of those crops from the other scenarios (told c = 0), then
         one scene gate for both; their a/b are averaged. The crops come from the photos rescaled to shorter
-        sides 64 to 192 px (round 14; :data:`COMMITTED_SCALES`).
+        sides 64 to 192 px (round 14; :data:`COMMITTED_SCALES`). Each U-Net also sees where each pixel sits
+        in the photo (``position``; round 23).
     seed : int
 
     Returns
@@ -1949,6 +1950,7 @@ def committed_recipe(name: str, seed: int = 0) -> CNNConfig:
         steps=600,
         lr=1e-3,
         scales=COMMITTED_SCALES,
+        position=True,
         seed=seed,
     )
 
