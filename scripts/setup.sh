@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install the Python requirements into it.
 # Usage: bash scripts/setup.sh [requirements file]   (default: requirements.txt)
-# A new .venv takes about 3 GB (TensorFlow alone 1.9 GB); pip keeps no download
-# cache here, which would double that while installing. Set PIP_NO_CACHE_DIR=0
-# to keep one.
+# A new .venv takes about 3 GB (TensorFlow alone 1.9 GB). pip keeps no download
+# cache here, which would hold the wheels a second time while installing;
+# COLORLAB_PIP_CACHE=1 keeps one. (pip reads any PIP_NO_CACHE_DIR value, even 0,
+# as "no cache", so that variable cannot turn the cache back on.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req="${1:-requirements.txt}"
 python=${PYTHON:-python3}
-export PIP_NO_CACHE_DIR="${PIP_NO_CACHE_DIR:-1}"
+if [[ "${COLORLAB_PIP_CACHE:-0}" != 1 ]]; then export PIP_NO_CACHE_DIR=1; fi
 need_mb=4000
 if ! .venv/bin/python -c "import tensorflow" >/dev/null 2>&1; then
   free_mb=$(df -Pm . | awk 'NR == 2 {print $4}')
