@@ -11,16 +11,16 @@ req="${1:-requirements.txt}"
 python=${PYTHON:-python3}
 if [[ "${COLORLAB_PIP_CACHE:-0}" != 1 ]]; then export PIP_NO_CACHE_DIR=1; fi
 need_mb=4000
-# find_spec only looks for the package: importing TensorFlow would add seconds
-# to every start of the dashboard and the tests.
-if ! .venv/bin/python -c "import importlib.util, sys
+# The cheap df check comes first, so a disk with room costs no Python start.
+# Then find_spec only looks for the package: importing TensorFlow would add
+# seconds to every start of the dashboard and the tests.
+free_mb=$(df -Pm . 2>/dev/null | awk 'NR == 2 {print $4}') || true
+if [[ -n "$free_mb" && "$free_mb" -lt "$need_mb" ]] &&
+  ! .venv/bin/python -c "import importlib.util, sys
 sys.exit(importlib.util.find_spec('tensorflow') is None)" >/dev/null 2>&1; then
-  free_mb=$(df -Pm . | awk 'NR == 2 {print $4}')
-  if [[ -n "$free_mb" && "$free_mb" -lt "$need_mb" ]]; then
-    echo "setup.sh: only ${free_mb} MB free on the disk of $(pwd);" \
-      "installing the requirements takes about ${need_mb} MB. Free some space," \
-      "or pip will stop with 'No space left on device'." >&2
-  fi
+  echo "setup.sh: only ${free_mb} MB free on the disk of $(pwd);" \
+    "installing the requirements takes about ${need_mb} MB. Free some space," \
+    "or pip will stop with 'No space left on device'." >&2
 fi
 if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
