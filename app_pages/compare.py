@@ -15,10 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from core.ann import preset, run_ann
-from core.cli import REPORT_ANN
-from core.cnn import REPORT_FIGURES
 from core.color import gray2rgb, lab2uint8, merge_l_ab, rgb2gray, rgb2lab
 from core.images import SAMPLES, fit_within
+from core.report import REPORT_ANN, REPORT_FIGURES
 from core.splits import make_split
 from ui.common import fmt, friendly_errors, image_input, png_download, sample_image, working_copy
 from ui.scoring import ab_baseline_predictions, cnn_colorize, committed_model_names, common_scores, pretrained_model

@@ -11,6 +11,7 @@ metrics   the report's difference and accuracy, acc(t)/AuC, PSNR, SSIM, colorful
 baselines gray, mean-colour and gray-level lookup predictors
 splits    left/right, top/bottom and cross-image train/test splits
 ann       the numpy neural network colorizer, written from scratch
+report    the report's setups and printed figures (constants only)
 datasets  scenario datasets for the CNN
 cnn       the Keras colorizers (imports TensorFlow/Keras)
 """

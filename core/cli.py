@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from .report import REPORT_ANN
+
 USAGE = """usage: python -m core <command> [options]
 
 commands:
@@ -33,9 +35,6 @@ commands:
   cnn train|eval|colorize|describe
                    the Keras colorizers (python -m core cnn --help)
 """
-
-#: The report's part 1 figures (its Table: difference on the right half).
-REPORT_ANN = {"coffee": 0.67, "sunset": 0.83, "beach": 1.17, "sunset -> beach": None}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
