@@ -5,8 +5,12 @@ Two families:
 * the numpy network's scores on K-level RGB (:func:`seed_difference`,
   :func:`l1_difference`), in *levels* (multiples of the stride S = 256 / K);
 * the CNN's scores on CIELAB a/b (:func:`report_accuracy`, :func:`acc_curve`,
-  :func:`auc`) plus image scores on RGB (:func:`psnr`, :func:`ssim`,
-  :func:`colorfulness`).
+  :func:`auc`, and for vividness :func:`hit_rate` and :func:`saturation_ratio`)
+  plus image scores on RGB (:func:`psnr`, :func:`ssim`, :func:`colorfulness`).
+
+The a/b scores that average over pixels have pooled forms (:func:`hit_counts`,
+:func:`chroma_sums`) returning sums and counts, so that a score over many photos
+of different sizes weighs every pixel alike.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ __all__ = [
     "acc_curve",
     "auc",
     "THRESHOLDS",
+    "hit_counts",
+    "hit_rate",
+    "chroma_sums",
+    "saturation_ratio",
     "psnr",
     "ssim",
     "colorfulness",
@@ -169,6 +177,115 @@ def auc(curve, thresholds=THRESHOLDS) -> float:
     """Area under acc(t), normalised by the threshold range: a number in [0, 1]."""
     t = np.asarray(thresholds, np.float64)
     return float(np.trapezoid(np.asarray(curve, np.float64), t) / (t[-1] - t[0]))
+
+
+def _ab_pair(ab_pred, ab_true) -> tuple[np.ndarray, np.ndarray]:
+    """Both a/b arrays as float64, checked to have the same shape ``(..., 2)``."""
+    pred = np.asarray(ab_pred, np.float64)
+    true = np.asarray(ab_true, np.float64)
+    if pred.shape != true.shape or pred.ndim < 1 or pred.shape[-1] != 2:
+        raise ValueError(f"a/b arrays must have the same shape (..., 2), got {pred.shape} and {true.shape}")
+    return pred, true
+
+
+def _chroma(ab: np.ndarray) -> np.ndarray:
+    """(..., 2) a/b -> (...) chroma ``sqrt(a^2 + b^2)``, float64 >= 0."""
+    return np.hypot(ab[..., 0], ab[..., 1])
+
+
+def hit_counts(ab_pred, ab_true, *, min_chroma: float = 20.0, radius: float = 20.0) -> tuple[int, int]:
+    """Colourful pixels, and those of them whose colour was hit: the pooled form of :func:`hit_rate`.
+
+    Sum both counts over photos of any sizes and divide for a rate in which every
+    colourful pixel weighs the same.
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (..., 2) float, CIELAB a/b units, same shape
+        Any leading shape, e.g. (H, W, 2) for one photo or (N, H, W, 2).
+    min_chroma : float, keyword-only
+        A pixel is colourful when its true chroma ``sqrt(a^2 + b^2)`` is
+        ``>= min_chroma``.
+    radius : float, keyword-only
+        A colourful pixel is hit when the Euclidean distance between its
+        predicted and true (a, b) is strictly ``< radius``.
+
+    Returns
+    -------
+    hits : int
+        Colourful pixels that were hit, ``0 <= hits <= colourful``.
+    colourful : int
+        Pixels whose true chroma is at least ``min_chroma``.
+    """
+    pred, true = _ab_pair(ab_pred, ab_true)
+    colourful = _chroma(true) >= min_chroma  # (...) bool
+    hit = colourful & (_chroma(pred - true) < radius)
+    return int(np.count_nonzero(hit)), int(np.count_nonzero(colourful))
+
+
+def hit_rate(ab_pred, ab_true, *, min_chroma: float = 20.0, radius: float = 20.0) -> float:
+    """Hit rate on colourful pixels: how often a vivid colour was predicted close to right.
+
+    Among the pixels whose true chroma ``sqrt(a^2 + b^2)`` is at least
+    ``min_chroma``, the share whose predicted (a, b) lies strictly within
+    ``radius`` (Euclidean distance in the a/b plane) of the true (a, b).
+    Unlike :func:`report_accuracy`, a gray or washed-out prediction cannot score
+    well: the distance from gray (0, 0) to a true colour is its chroma, so
+    whenever ``radius <= min_chroma`` (the defaults: 20 and 20) a gray
+    prediction scores exactly 0, the strict ``<`` making a true chroma of
+    exactly 20 a miss too.
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (..., 2) float, CIELAB a/b units, same shape
+        Any leading shape, e.g. (H, W, 2) or (N, H, W, 2).
+    min_chroma, radius : float, keyword-only
+        See :func:`hit_counts`.
+
+    Returns
+    -------
+    float in [0, 1], or ``nan`` when no pixel is colourful.
+    """
+    hits, colourful = hit_counts(ab_pred, ab_true, min_chroma=min_chroma, radius=radius)
+    return hits / colourful if colourful else float("nan")
+
+
+def chroma_sums(ab_pred, ab_true) -> tuple[float, float, int]:
+    """Summed predicted and true chroma: the pooled form of :func:`saturation_ratio`.
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (..., 2) float, CIELAB a/b units, same shape
+
+    Returns
+    -------
+    pred_sum : float
+        Sum over the pixels of the predicted chroma ``sqrt(a^2 + b^2)`` (>= 0).
+    true_sum : float
+        The same for the truth (>= 0).
+    count : int
+        Number of pixels (the product of the leading shape).
+    """
+    pred, true = _ab_pair(ab_pred, ab_true)
+    return float(_chroma(pred).sum()), float(_chroma(true).sum()), int(true[..., 0].size)
+
+
+def saturation_ratio(ab_pred, ab_true) -> float:
+    """How vivid the prediction is next to the truth: mean predicted chroma / mean true chroma.
+
+    1 is as vivid as the truth, 0 is gray, above 1 more vivid than the truth.
+    It says nothing about whether the hues are right (see :func:`hit_rate`).
+
+    Parameters
+    ----------
+    ab_pred, ab_true : (..., 2) float, CIELAB a/b units, same shape
+
+    Returns
+    -------
+    float >= 0, or ``nan`` when the truth's mean chroma is 0 (a gray truth).
+    """
+    pred_sum, true_sum, _ = chroma_sums(ab_pred, ab_true)
+    return pred_sum / true_sum if true_sum > 0 else float("nan")
 
 
 def psnr(pred, true) -> float:

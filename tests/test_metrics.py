@@ -5,12 +5,16 @@ from core.metrics import (
     acc_curve,
     auc,
     cast_oracle,
+    chroma_sums,
     colorfulness,
     confusion_matrix,
     difference_map,
+    hit_counts,
+    hit_rate,
     l1_difference,
     psnr,
     report_accuracy,
+    saturation_ratio,
     seed_difference,
     ssim,
 )
@@ -133,3 +137,71 @@ def test_cast_oracle_by_hand():
     np.testing.assert_allclose(shift, [15.0, -35.0])
     assert acc == 6 / 8
     assert report_accuracy(pred, true) == 2 / 8  # before: a within 10 at 0 and 10; b never
+
+
+# Truth chromas 0, 10, 30 and 40: two colourful pixels at the default min_chroma 20.
+AB_TRUE = np.array([[[0.0, 0.0], [6.0, 8.0]], [[18.0, 24.0], [0.0, 40.0]]])  # (2, 2, 2)
+
+
+def test_hit_rate_by_hand():
+    pred = np.zeros_like(AB_TRUE)
+    pred[1, 0] = (23.0, 24.0)  # 5 from (18, 24): a hit
+    pred[1, 1] = (0.0, 15.0)  # 25 from (0, 40): a miss
+    pred[0, 1] = (50.0, 50.0)  # far off, but not colourful in the truth: not counted
+    assert hit_counts(pred, AB_TRUE) == (1, 2)
+    assert hit_rate(pred, AB_TRUE) == 0.5
+    assert saturation_ratio(pred, AB_TRUE) == pytest.approx((np.hypot(50, 50) + np.hypot(23, 24) + 15) / 80)
+
+
+def test_gray_prediction_scores_zero():
+    gray = np.zeros_like(AB_TRUE)
+    assert hit_rate(gray, AB_TRUE) == 0.0
+    assert saturation_ratio(gray, AB_TRUE) == 0.0
+    # A true chroma of exactly min_chroma = radius = 20 is colourful, and gray misses it (strict <).
+    edge = np.array([[20.0, 0.0], [0.0, -20.0]])
+    assert hit_counts(np.zeros_like(edge), edge) == (0, 2)
+
+
+def test_perfect_and_doubled_predictions():
+    assert hit_rate(AB_TRUE, AB_TRUE) == 1.0
+    assert saturation_ratio(AB_TRUE, AB_TRUE) == 1.0
+    assert saturation_ratio(2 * AB_TRUE, AB_TRUE) == pytest.approx(2.0)
+    assert hit_rate(2 * AB_TRUE, AB_TRUE) == 0.0  # 30 and 40 away from 30 and 40: both beyond 20
+
+
+def test_radius_boundary_is_strict():
+    true = np.array([[30.0, 0.0]])  # chroma 30
+    assert hit_rate(np.array([[10.0, 0.0]]), true) == 0.0  # exactly 20 away: a miss
+    assert hit_rate(np.array([[10.001, 0.0]]), true) == 1.0  # just inside
+    assert hit_rate(np.array([[30.0, 19.999]]), true) == 1.0  # inside, along b
+    assert hit_rate(np.array([[10.0, 0.0]]), true, radius=20.5) == 1.0
+    assert hit_rate(true, true, min_chroma=30.0) == 1.0  # min_chroma is inclusive
+    assert np.isnan(hit_rate(true, true, min_chroma=30.5))  # 30 < 30.5: not colourful
+
+
+def test_nothing_colourful_gives_nan():
+    dull = np.array([[[3.0, 4.0], [0.0, 0.0]]])  # chromas 5 and 0
+    assert hit_counts(dull, dull) == (0, 0)
+    assert np.isnan(hit_rate(dull, dull))
+    assert np.isnan(saturation_ratio(dull, np.zeros_like(dull)))
+    assert saturation_ratio(np.zeros_like(dull), dull) == 0.0
+
+
+def test_pooled_counts_over_photos_of_different_sizes():
+    small = (np.zeros((1, 1, 2)), np.array([[[0.0, 30.0]]]))  # one colourful pixel, missed
+    counts = [hit_counts(AB_TRUE, AB_TRUE), hit_counts(*small)]
+    hits, colourful = map(sum, zip(*counts))
+    assert (hits, colourful) == (2, 3)
+    pred_sum, true_sum, n = chroma_sums(AB_TRUE, AB_TRUE)
+    assert (pred_sum, true_sum, n) == (pytest.approx(80.0), pytest.approx(80.0), 4)
+    assert chroma_sums(*small) == (0.0, pytest.approx(30.0), 1)
+
+
+def test_leading_shapes_and_mismatches():
+    batch = np.stack([AB_TRUE, AB_TRUE])  # (2, 2, 2, 2)
+    assert hit_counts(batch, batch) == (4, 4)
+    assert hit_rate(AB_TRUE.reshape(-1, 2), AB_TRUE.reshape(-1, 2)) == 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        hit_rate(AB_TRUE, AB_TRUE[:1])
+    with pytest.raises(ValueError, match="same shape"):
+        saturation_ratio(np.zeros((2, 3)), np.zeros((2, 3)))
