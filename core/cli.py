@@ -354,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         what, rest = rest[0], rest[1:]
         if what == "ann":
             return cmd_reproduce_ann(rest) if cmd == "reproduce" else cmd_bench_ann(rest)
-        from . import cnn_cli
+        from . import cnn_bench
 
-        return cnn_cli.reproduce_main(rest) if cmd == "reproduce" else cnn_cli.bench_main(rest)
+        return cnn_bench.reproduce_main(rest) if cmd == "reproduce" else cnn_bench.bench_main(rest)
     print(f"unknown command: {' '.join(argv[:2])}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -267,19 +267,6 @@ class PhotoDataset:
         size = (size, size) if isinstance(size, int) else tuple(size)
         return _cached_arrays(self, split, size)
 
-    def lightness(self, split: str, short_side: int) -> tuple[np.ndarray, ...]:
-        """L of each photo of one part with its aspect kept, at a shorter side of ``short_side`` px (cached).
-
-        A photo whose shorter side is already below ``short_side`` keeps its size (never enlarged).
-        This is the detail view :func:`core.cnn.evaluate` scores ``ours`` from, beside the squashed
-        :meth:`arrays` view.
-
-        Returns
-        -------
-        tuple of (h_i, w_i, 1) float32 in [0, 100], one per photo, in the order of :meth:`part`
-        """
-        return _cached_lightness(self, split, int(short_side))
-
     def gray_ab(self, split: str = "train", size: int | tuple[int, int] = 64) -> tuple[np.ndarray, np.ndarray]:
         """Gray values and a/b of one part at a working size, for fitting baselines.
 
@@ -342,19 +329,6 @@ def _cached_arrays(ds: PhotoDataset, split: str, size: tuple[int, int]):
     L.setflags(write=False)
     ab.setflags(write=False)
     return L, ab
-
-
-@lru_cache(maxsize=32)
-def _cached_lightness(ds: PhotoDataset, split: str, short_side: int) -> tuple[np.ndarray, ...]:
-    out = []
-    for im in ds.part(split):
-        h, w = im.shape[:2]
-        scale = min(1.0, short_side / min(h, w))
-        size = (max(1, round(h * scale)), max(1, round(w * scale)))  # aspect kept, never enlarged
-        L = lab_arrays([im], size)[0][0]  # (h', w', 1)
-        L.setflags(write=False)
-        out.append(L)
-    return tuple(out)
 
 
 def _build(name, items, seed, train_ratio, groups=None, max_side=MAX_SIDE) -> PhotoDataset:

@@ -131,30 +131,6 @@ def report_accuracy(ab_pred, ab_true, tolerance: float = 10.0) -> float:
     return float(np.mean(d <= tolerance))
 
 
-def cast_oracle(ab_pred, ab_true, tolerance: float = 10.0) -> tuple[float, np.ndarray]:
-    """The report's accuracy of a prediction once the photo's overall colour cast is set right.
-
-    An oracle (it reads the true colours): the median of ``ab_true - ab_pred`` over the photo's pixels,
-    per channel, is added to every predicted value, and the result is scored by :func:`report_accuracy`.
-    What it gains over the plain accuracy is the part of the error a single per-photo shift of a and
-    b could remove; what it leaves is in the detail.
-
-    Parameters
-    ----------
-    ab_pred, ab_true : (H, W, 2) float, CIELAB a/b units (one photo)
-    tolerance : float
-
-    Returns
-    -------
-    accuracy : float in [0, 1]
-    shift : (2,) float64, the cast added to a and b
-    """
-    pred = np.asarray(ab_pred, np.float64)
-    true = np.asarray(ab_true, np.float64)
-    shift = np.median((true - pred).reshape(-1, 2), axis=0)  # (2,)
-    return report_accuracy(pred + shift, true, tolerance), shift
-
-
 def acc_curve(ab_pred, ab_true, thresholds=THRESHOLDS) -> np.ndarray:
     """Zhang et al. (2016) acc(t): share of pixels whose Euclidean ab error is <= t.
 
@@ -342,13 +318,16 @@ def lab_scores(ab_pred, ab_true, rgb_pred, rgb_true) -> dict:
     dict
         ``accuracy`` (:func:`report_accuracy`, share in [0, 1]), ``auc`` (of
         :func:`acc_curve`, in [0, 1]), ``psnr`` (dB), ``ssim`` ([-1, 1]),
-        ``colorfulness`` (of the prediction, Hasler-Suesstrunk M^(3)) and
-        ``curve`` (acc(t) for t = 0..150).
+        ``colorfulness`` (of the prediction, Hasler-Suesstrunk M^(3)), ``hit_rate``
+        (:func:`hit_rate`, nan without colourful pixels), ``saturation``
+        (:func:`saturation_ratio`) and ``curve`` (acc(t) for t = 0..150).
     """
     curve = acc_curve(ab_pred, ab_true)
     return {
         "accuracy": report_accuracy(ab_pred, ab_true),
         "auc": auc(curve),
+        "hit_rate": hit_rate(ab_pred, ab_true),
+        "saturation": saturation_ratio(ab_pred, ab_true),
         "psnr": psnr(rgb_pred, rgb_true),
         "ssim": ssim(rgb_pred, rgb_true),
         "colorfulness": colorfulness(rgb_pred),
