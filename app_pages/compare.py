@@ -159,6 +159,8 @@ table = pd.DataFrame(
             "predictor": name,
             "Seed difference (4-level RGB)": fmt(s["seed_difference"]),
             "accuracy (a/b within 10)": fmt(s["accuracy"]),
+            "hit rate": fmt(s["hit_rate"]),
+            "saturation": fmt(s["saturation"], 2),
             "AuC": fmt(s["auc"]),
             "PSNR (dB)": fmt(s["psnr"], 2),
             "SSIM": fmt(s["ssim"]),
@@ -172,7 +174,8 @@ table = pd.DataFrame(
 st.subheader("Metrics in common units")
 st.table(table)
 st.caption(
-    f"All on the same test part. Seed difference: lower is better (levels); accuracy, AuC, PSNR, SSIM: higher is better. "
+    f"All on the same test part. Seed difference: lower is better (levels); accuracy, hit rate (colourful pixels within 20), AuC, PSNR, SSIM: "
+    "higher is better; saturation: 1 is as vivid as the truth, 0 is gray. "
     f"Colorfulness of the truth: {res['truth_colorfulness']:.1f}. CNN training time is from its model card."
 )
 

@@ -13,8 +13,9 @@ Automatic colorization of grayscale photos, two ways, with every number beside i
 * **ANN (numpy)** — a small network written from scratch sees a *w×w* gray window and predicts each
   pixel's colour on K levels per channel. It learns on one half of a photo and is scored on the other half
   with the report's *Seed difference* and an L1 that cannot cancel.
-* **CNN (Keras)** — a convolutional network in CIELAB predicts the a/b colour channels from lightness L,
-  scored with the report's accuracy (a/b within 10) and the acc(t) curve.
+* **CNN (Keras)** — a convolutional network trained on thousands of varied photos paints the colours of any
+  photo from its lightness, scored with the report's accuracy (a/b within 10) and with two scores a gray
+  picture cannot win: the hit rate on colourful pixels and the saturation ratio.
 * **Comparison** — the same photo through both, in one table with PSNR, SSIM and colorfulness.
 
 Every score stands beside three baselines: **gray** (no colour), **mean** colour and a gray-level **lookup** table.

@@ -64,22 +64,6 @@ def test_folder_dataset_split_fingerprint_and_arrays(photo_dir):
     assert gray.shape == (3, 8, 12) and gray.dtype == np.uint8 and ab2.shape == (3, 8, 12, 2)
 
 
-def test_lightness_keeps_the_aspect_at_a_shorter_side_and_never_enlarges():
-    from core.images import resize
-
-    ds = datasets.from_images([_photo(0, 40, 56), _photo(1, 60, 30), _photo(2, 16, 18)], train_ratio=0.0)
-    photos = ds.part("test")  # all three
-    views = ds.lightness("test", 20)
-    # 40x56 -> 20x28 and 60x30 -> 40x20 (shorter side 20); 16x18 is smaller and stays as it is
-    expect_shape = {(40, 56): (20, 28), (60, 30): (40, 20), (16, 18): (16, 18)}
-    assert len(views) == 3
-    for photo, view in zip(photos, views):
-        size = expect_shape[photo.shape[:2]]
-        assert view.shape == (*size, 1) and view.dtype == np.float32
-        assert np.allclose(view[..., 0], rgb2lab(resize(photo, size))[..., 0], atol=1e-4)
-    assert ds.lightness("test", 20) is views  # cached
-
-
 def test_fingerprint_changes_with_a_single_pixel(photo_dir):
     before = datasets.load_folder(photo_dir).fingerprint
     rgb = _photo(3)

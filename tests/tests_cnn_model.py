@@ -7,17 +7,18 @@ import pytest
 
 @pytest.fixture(scope="module")
 def model_name(tmp_path_factory):
-    """A committed model's name; when models/ has none yet, a tiny untrained one stands in."""
-    from core import cnn
+    """The committed general model's name; when models/ has none, a tiny untrained one stands in."""
+    from core.cnn import get_model, recipe, store
 
-    names = cnn.committed_models()
-    if names:
-        yield names[0]
+    names = store.committed_models()
+    if "general" in names:
+        yield "general"
         return
     folder = tmp_path_factory.mktemp("models")
-    config = cnn.CNNConfig(arch="ours", width=4)
-    cnn.save_model(cnn.build_model(config), {"name": "beach", "config": config.to_dict()}, folder, "beach")
-    old = cnn.MODELS_DIR
-    cnn.MODELS_DIR = folder
-    yield "beach"
-    cnn.MODELS_DIR = old
+    config = recipe("general", width=8)
+    card = {"name": "general", "config": config.to_dict(), "arch": "unet", "loss": "bins"}
+    store.save_model(get_model(config), card, folder, "general")
+    old = store.MODELS_DIR
+    store.MODELS_DIR = folder
+    yield "general"
+    store.MODELS_DIR = old

@@ -46,13 +46,13 @@ def ann_curves(history: list[dict], epochs: int | None = None) -> go.Figure:
 
 
 def accuracy_curves(history: list[dict], keys=("train_accuracy", "test_accuracy"), x="step") -> go.Figure:
-    """Train/test accuracy per step or epoch (for the CNN)."""
+    """Accuracy per step or epoch (for the CNN), as lines through the steps where it was measured."""
     xs = [h.get(x, i) for i, h in enumerate(history)]
     fig = go.Figure()
     for k in keys:
         ys = [h.get(k) for h in history]
         if any(y is not None for y in ys):
-            fig.add_trace(go.Scatter(x=xs, y=ys, name=k.replace("_", " "), mode="lines+markers"))
+            fig.add_trace(go.Scatter(x=xs, y=ys, name=k.replace("_", " "), mode="lines+markers", connectgaps=True))
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text="accuracy (a/b within 10)", range=[0, 1])
     return _layout(fig, "Train and test accuracy")

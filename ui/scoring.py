@@ -22,15 +22,15 @@ from core.metrics import THRESHOLDS
 @st.cache_resource(show_spinner="Loading the pretrained CNN (TensorFlow starts the first time)…", max_entries=8)
 def pretrained_model(name: str):
     """A committed model and its card, shared read-only by all sessions."""
-    from core import cnn
+    from core.cnn import store
 
-    return cnn.load_model(name), cnn.load_card(name)
+    return store.load_model(name), store.load_card(name)
 
 
 def committed_model_names() -> list[str]:
-    from core import cnn
+    from core.cnn import store
 
-    return cnn.committed_models()
+    return store.committed_models()
 
 
 @st.cache_resource(show_spinner="Reading the scenario photos…", max_entries=8)
@@ -41,8 +41,8 @@ def scenario_dataset(name: str, root: str):
     return load_scenario(name, root)
 
 
-def cnn_colorize(model, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Colorize at full resolution with a CNN.
+def cnn_colorize(model, rgb: np.ndarray, *, hints=None, vividness=None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Colorize at full resolution with a CNN (optionally with colour hints and a vividness).
 
     Returns
     -------
@@ -53,7 +53,7 @@ def cnn_colorize(model, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]
     from core import cnn
 
     t0 = time.perf_counter()
-    lab = cnn.colorize_lab(model, rgb)
+    lab = cnn.colorize_lab(model, rgb, hints=hints, vividness=vividness)
     out = lab2uint8(lab)
     return out, lab, time.perf_counter() - t0
 
@@ -66,10 +66,10 @@ def ab_baseline_predictions(card: dict | None, rgb: np.ndarray, train_rgb: np.nd
     dict name -> (H, W, 2) float a/b prediction (empty when neither source exists)
     """
     baselines = None
-    if card is not None:
-        from core.cnn import baselines_from_card
+    if card is not None and card.get("baselines_ab"):
+        from core.cnn.evaluate import baselines_from_tables
 
-        baselines = baselines_from_card(card)
+        baselines = baselines_from_tables(card["baselines_ab"])
     if baselines is None and train_rgb is not None:
         baselines = fit_ab_baselines(rgb2gray(train_rgb), rgb2lab(train_rgb)[..., 1:])
     if baselines is None:
