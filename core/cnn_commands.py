@@ -151,6 +151,7 @@ def colorize(args) -> int:
     hints = read_hints(args.hints) if args.hints else None
     many = len(files) > 1
     out = Path(args.out)
+    into_folder = many or out.is_dir() or str(args.out).endswith(("/", "\\"))
     if many and out.suffix.lower() == ".png":
         raise ValueError(f"with {len(files)} photos, --out must be a folder, not {out}")
     if hints and many:
@@ -158,7 +159,7 @@ def colorize(args) -> int:
     model = cnn.store.load_model(args.model)
     bad = 0
     for f, _ in files:
-        target = out / f"{f.stem}.png" if many else out
+        target = out / f"{f.stem}.png" if into_folder else out
         try:
             rgb = cnn.colorize(
                 model, load_image(f), hints=hints, vividness=args.vividness, working_size=args.working_size

@@ -48,7 +48,7 @@ class CorpusPart:
     part : str
         ``"train"`` or ``"val"``.
     fingerprint : str
-        Hex SHA-256 of the manifest's rows for this part and the preprocessing.
+        Hex SHA-256 of the manifest (every file's origin and size), the part and the preprocessing.
     """
 
     images: np.ndarray
@@ -150,7 +150,8 @@ def load_corpus(part: str = "train", root=None, *, progress=None, workers: int |
     """
     root = corpus_root(root)
     files = corpus_files(root, part)
-    blob = "\n".join(n for n, _ in files) + f"|{_VERSION}|{CORPUS_SIDE}"
+    manifest = (root / "manifest.csv").read_bytes()
+    blob = f"{hashlib.sha256(manifest).hexdigest()}|{part}|{_VERSION}|{CORPUS_SIDE}"
     fp = hashlib.sha256(blob.encode()).hexdigest()
     names = tuple(n for n, _ in files)
     sources = tuple(s for _, s in files)

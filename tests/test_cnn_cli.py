@@ -115,12 +115,6 @@ def test_colorize_one_photo_to_a_png_file(models, photo_files, tmp_path):
         assert im.size == (33, 45)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/cnn_commands.py colorize: with one photo, --out is always taken as the file to write, so an "
-    "existing folder fails with 'error: [Errno 21] Is a directory' (exit 2) and 'results/' writes a PNG file "
-    "named 'results' without extension, instead of results/<stem>.png",
-)
 def test_one_photo_into_an_existing_folder_writes_stem_png_there(models, photo_files, tmp_path):
     out = tmp_path / "results"
     out.mkdir()

@@ -152,13 +152,6 @@ def test_report_batches_are_whole_photos_all_a_then_all_b_plus_128():
     np.testing.assert_array_equal(resumed[0][0], data[2][0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/cnn/data.py CropBatches.batch: the crop side is drawn from rng.integers(max(s // 2, ...), "
-    "min(h, w) + 1), which raises numpy's 'ValueError: low >= high' when a photo's shorter side is below half the "
-    "crop size (load_image accepts photos from 16 px; the scenario recipe crops 64 px, the general one 96 px), "
-    "instead of cropping the whole photo and enlarging it",
-)
 def test_a_photo_smaller_than_half_the_crop_is_cropped_whole_and_enlarged():
     x, y = CropBatches([np.full((20, 30, 3), 128, np.uint8)], 1, 1, 64, 0, False).batch(0)
     assert x.shape == (1, 64, 64, 4) and y.shape == (1, 32, 32, 2)

@@ -151,11 +151,6 @@ def test_bad_hints_raise_naming_the_hint(hints, message):
         parse_hints(hints, (100, 200), (50, 100))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/cnn/predict.py parse_hints: the colour check `np.any(rgb < 0) or np.any(rgb > 255)` is False for "
-    "NaN, so a NaN colour passes and is cast to uint8 (undefined, usually 0) instead of raising ValueError",
-)
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_a_nan_hint_colour_is_refused():
     with pytest.raises(ValueError, match="hint 1's colour"):

@@ -124,12 +124,6 @@ def test_corpus_root_defaults_to_the_data_folder(corpus, monkeypatch):
     assert corpus_root() == corpus
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/corpus.py load_corpus: the fingerprint (and so the cache file) hashes only the file names, not the "
-    "manifest's rows as CorpusPart documents, nor the root: another corpus with the same file names (a re-download "
-    "with other photos or sizes) silently loads the first one's cached pixels",
-)
 def test_another_corpus_with_the_same_names_is_not_served_from_the_first_ones_cache(corpus, tmp_path):
     first = load_corpus("val", corpus)
     other = tmp_path / "other"

@@ -15,12 +15,16 @@ Modules
 ``store``     model cards, the cache, :func:`load_model`.
 """
 
+from . import evaluate, runs, store
 from .config import ARCHS, LOSSES, RECIPES, CNNConfig, recipe
 from .models import count_parameters, describe, get_model, is_bins, is_report
 from .predict import DEFAULT_VIVIDNESS, WORKING_SIZE, colorize, colorize_lab, predict_ab
 from .train import TrainingError, TrainResult, train_cnn
 
 __all__ = [
+    "evaluate",
+    "runs",
+    "store",
     "ARCHS",
     "LOSSES",
     "RECIPES",

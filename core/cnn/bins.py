@@ -44,7 +44,7 @@ def bin_centres() -> np.ndarray:
 
     Returns
     -------
-    (Q, 2) float32, the bins' centres in a/b units (Q = 290 for a step of 10)
+    (Q, 2) float32, the bins' centres in a/b units (Q = 255 for a step of 10)
     """
     g = np.arange(-110.0, 111.0, BIN_STEP)
     a, b = np.meshgrid(g, g, indexing="ij")

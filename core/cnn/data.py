@@ -111,7 +111,8 @@ class CropBatches(keras.utils.PyDataset):
         for j in range(self.bs):
             im = self.images[int(rng.integers(len(self.images)))]
             h, w = im.shape[:2]
-            side = int(rng.integers(max(s // 2, round(MIN_CROP_SHARE * min(h, w))), min(h, w) + 1))
+            short = min(h, w)  # a photo smaller than the crop is cropped whole and enlarged
+            side = int(rng.integers(min(short, max(s // 2, round(MIN_CROP_SHARE * short))), short + 1))
             y0, x0 = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
             crop = np.asarray(im[y0 : y0 + side, x0 : x0 + side])
             if side != s:

@@ -130,7 +130,7 @@ def parse_hints(hints, shape_hw: tuple[int, int], work_hw: tuple[int, int]) -> l
             raise ValueError(f"hint {k + 1} must be (x, y, (r, g, b)); got {hint!r}") from None
         if not (0 <= x < W and 0 <= y < H):
             raise ValueError(f"hint {k + 1} at ({x:g}, {y:g}) is outside the {W}x{H} photo")
-        if np.any(rgb < 0) or np.any(rgb > 255):
+        if not np.all((rgb >= 0) & (rgb <= 255)):  # NaN fails too
             raise ValueError(f"hint {k + 1}'s colour {tuple(rgb)} must have values in [0, 255]")
         a, b = rgb2lab(rgb.astype(np.uint8).reshape(1, 1, 3))[0, 0, 1:]
         cy, cx = int(y * h / H), int(x * w / W)
