@@ -14,8 +14,8 @@ from ..images import resize
 from ..report import REPORT_SIZE
 from .config import CNNConfig
 from .evaluate import EVAL_SIDE, baseline_tables, evaluate_photos, fit_baselines, folder_photos, load_photos
-from .store import cache_put, cached, load_model, make_card, save_model
 from .models import is_bins
+from .store import cache_put, cached, load_model, make_card, save_model
 from .train import train_cnn
 
 __all__ = ["SCENARIO_SIDE", "train_general", "train_on_dataset", "monitor_arrays", "scenario_photos"]
