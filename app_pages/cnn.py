@@ -248,12 +248,12 @@ if model is not None and (card or {}).get("config", {}).get("loss") == "bins":
             value=0.5,
             step=0.1,
             key=f"{K}_vivid",
-            help="Safe colours hedge toward gray where the model is unsure; vivid ones commit to its best guess.",
+            help="Safe colours stay near gray where the network is unsure; vivid ones favour the rarer, "
+            "brighter colours it considers possible.",
         )
 if model is not None and photo is not None and st.button("Colorize", type="primary", key=f"{K}_colorize"):
     with friendly_errors("Colorizing"):
-        temperature = None if vivid is None else round(1.0 - 0.8 * vivid, 2)  # slider 0..1 -> temperature 1..0.2
-        out, _, seconds = cnn_colorize(model, photo, vividness=temperature)
+        out, _, seconds = cnn_colorize(model, photo, vividness=vivid)
         st.session_state[f"{K}_out"] = {
             "photo": photo,
             "photo_name": photo_name,

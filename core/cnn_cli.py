@@ -159,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--images", metavar="DIR", help="every photo under this folder (subfolders are groups)")
     src.add_argument("--scenario", help="a scenario's test split (7:3, --seed), squashed to 64 x 64")
     e.add_argument("--hints", type=int, default=0, metavar="N", help="give the model N hints per photo (true colours)")
-    e.add_argument("--vividness", type=float, metavar="T", help="temperature in (0, 1]: lower is more vivid")
+    e.add_argument("--vividness", type=float, metavar="V", help="0 (safe) to 1 (vivid); default 0.5")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--data", metavar="DIR")
     e.add_argument("--json", action="store_true")
@@ -168,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("images", metavar="IMAGE", nargs="+", help="photos, or folders of photos")
     c.add_argument("--model", default="general", metavar="NAME|PATH")
     c.add_argument("--out", required=True, metavar="PATH", help="a .png file for one photo, else a folder")
-    c.add_argument("--vividness", type=float, metavar="T", help="temperature in (0, 1]: lower is more vivid")
+    c.add_argument("--vividness", type=float, metavar="V", help="0 (safe) to 1 (vivid); default 0.5")
     c.add_argument("--hints", metavar="FILE.json", help='a list of {"x": int, "y": int, "color": "#rrggbb"}')
     c.add_argument("--working-size", type=int, metavar="N", help="shorter side a/b are predicted at (default 128)")
 

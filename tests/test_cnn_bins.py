@@ -74,7 +74,7 @@ def test_annealed_mean_tends_to_the_mode_as_the_temperature_drops():
 
 @pytest.mark.parametrize("temperature", [0.0, -0.5, 1.01, 2.0, math.nan])
 def test_annealed_mean_rejects_temperatures_outside_0_1(temperature):
-    with pytest.raises(ValueError, match=r"temperature \(vividness\) must lie in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"temperature must lie in \(0, 1\]"):
         annealed_mean(np.zeros(3), temperature, centres=TOY)
 
 

@@ -39,7 +39,7 @@ def bins_model():
 
 @pytest.fixture(scope="module")
 def vivid_model():
-    """A classifier with a peaked random head: the temperature matters."""
+    """A classifier with a peaked random head: its colour choice matters."""
     return _randomise_head(get_model(recipe("general", width=8, size=32)), "ab_logits", 0.5, 2.0)
 
 
@@ -179,16 +179,24 @@ def test_colorize_with_a_hint_changes_the_output(vivid_model, photo):
 # --------------------------------------------------------------------------- vividness
 
 
-def test_lower_vividness_gives_more_chroma_on_a_classifier(vivid_model):
-    L = rgb2lab(resize(load_sample("coffee"), (48, 64)))[..., 0]
-    chroma = [_chroma(predict_ab(vivid_model, L, vividness=t)) for t in (1.0, 0.6, 0.2, 0.05)]
-    assert all(a < b for a, b in zip(chroma, chroma[1:]))
-    np.testing.assert_array_equal(predict_ab(vivid_model, L), predict_ab(vivid_model, L, vividness=0.6))
+def test_more_vividness_favours_the_rare_colours_the_model_was_rebalanced_toward(vivid_model):
+    from core.cnn.bins import bin_centres
+
+    layer = vivid_model.get_layer("rebalance")
+    old = np.asarray(layer.log_w)
+    layer.log_w.assign((bin_centres()[:, 0] / 20.0).astype(np.float32))  # as if reds (a > 0) had been rare
+    try:
+        L = rgb2lab(resize(load_sample("coffee"), (48, 64)))[..., 0]
+        red = [float(predict_ab(vivid_model, L, vividness=v)[..., 0].mean()) for v in (0.0, 0.3, 0.7, 1.0)]
+        assert all(a < b for a, b in zip(red, red[1:]))  # more vivid: further toward the weighted-up colours
+        np.testing.assert_array_equal(predict_ab(vivid_model, L), predict_ab(vivid_model, L, vividness=0.5))
+    finally:
+        layer.log_w.assign(old)
 
 
-@pytest.mark.parametrize("vividness", [0.0, -0.1, 1.5])
+@pytest.mark.parametrize("vividness", [-0.1, 1.5, float("nan")])
 def test_vividness_outside_0_1_is_refused(vivid_model, photo, vividness):
-    with pytest.raises(ValueError, match=r"vividness\) must lie in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"vividness must lie in \[0, 1\]"):
         predict_ab(vivid_model, np.full((32, 32), 50.0), vividness=vividness)
     with pytest.raises(ValueError, match="vividness"):
         colorize(vivid_model, photo, vividness=vividness)

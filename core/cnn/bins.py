@@ -134,7 +134,7 @@ def annealed_mean(logits, temperature: float = 1.0, centres=None) -> np.ndarray:
     (..., 2) float32, a/b units
     """
     if not 0.0 < temperature <= 1.0:
-        raise ValueError(f"the temperature (vividness) must lie in (0, 1]; got {temperature}")
+        raise ValueError(f"the temperature must lie in (0, 1]; got {temperature}")
     centres = bin_centres() if centres is None else np.asarray(centres, np.float32)
     z = np.asarray(logits, np.float32) / np.float32(temperature)
     z = z - z.max(axis=-1, keepdims=True)

@@ -23,13 +23,34 @@ from ..report import REPORT_SIZE
 from .bins import SOFT_SIGMA, bin_centres
 from .config import CNNConfig
 
-__all__ = ["MULTIPLE", "HINT_SCALE", "get_model", "count_parameters", "describe", "is_report", "is_bins"]
+__all__ = ["LogPrior", "log_prior", "MULTIPLE", "HINT_SCALE", "get_model", "count_parameters", "describe", "is_report", "is_bins"]
 
 #: The U-Net's input sides must be multiples of this (one strided convolution and three poolings).
 MULTIPLE = 16
 
 #: Hint a/b are divided by this in the hint map.
 HINT_SCALE = 110.0
+
+
+@keras.saving.register_keras_serializable(package="colorlab")
+class LogPrior(layers.Layer):
+    """Passes a classifier's logits through unchanged and keeps ``log w``, the class-rebalancing weights in log.
+
+    Training with per-bin weights ``w`` leaves them in the network; training ends by dividing them back out
+    of the logits and storing ``log w`` here, so that :func:`core.cnn.predict.predict_ab` can put any share of
+    them back at colorize time (the vividness knob).
+    """
+
+    def __init__(self, bins: int, **kwargs):
+        super().__init__(**kwargs)
+        self.bins = int(bins)
+        self.log_w = self.add_weight(shape=(self.bins,), initializer="zeros", trainable=False, name="log_w")
+
+    def call(self, x):
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "bins": self.bins}
 
 
 def get_model(config: CNNConfig | str = "unet"):
@@ -102,6 +123,7 @@ def _unet(config: CNNConfig):
     d1 = _block(layers.Concatenate(name="skip1")([layers.UpSampling2D(2, name="up1")(d2), e1]), w, "dec1")
     if config.loss == "bins":
         out = layers.Conv2D(len(bin_centres()), 1, kernel_initializer="zeros", name="ab_logits")(d1)  # (h/2, w/2, Q)
+        out = LogPrior(len(bin_centres()), name="rebalance")(out)
     else:
         out = layers.Conv2D(2, 1, kernel_initializer="zeros", name="ab_scaled")(d1)
         out = layers.Rescaling(100.0, name="ab")(out)  # (h/2, w/2, 2), a/b units
@@ -116,6 +138,11 @@ def is_report(model) -> bool:
 def is_bins(model) -> bool:
     """Whether a U-Net classifies over a/b bins (its output has more than 2 channels)."""
     return not is_report(model) and model.output.shape[-1] != 2
+
+
+def log_prior(model) -> np.ndarray:
+    """A classifier's stored rebalancing weights, ``log w`` (Q,) float32 (zeros when trained without them)."""
+    return keras.ops.convert_to_numpy(model.get_layer("rebalance").log_w).astype(np.float32)
 
 
 def count_parameters(model) -> int:

@@ -13,15 +13,15 @@ from ..color import lab2uint8, merge_l_ab, rgb2lab
 from ..images import check_image
 from .bins import annealed_mean
 from .data import hint_map
-from .models import MULTIPLE, is_bins, is_report
+from .models import MULTIPLE, is_bins, is_report, log_prior
 
 __all__ = ["WORKING_SIZE", "DEFAULT_VIVIDNESS", "HINT_BOX", "predict_ab", "colorize_lab", "colorize", "parse_hints"]
 
 #: colorize() predicts with the photo scaled so that its shorter side is this (the corpus photos' scale).
 WORKING_SIZE = 128
 
-#: The temperature of the annealed mean when none is asked for (docs/CNN.md, "Classification and vividness").
-DEFAULT_VIVIDNESS = 0.6
+#: The vividness when none is asked for (docs/CNN.md, "Vividness").
+DEFAULT_VIVIDNESS = 0.5
 
 #: A hint covers a square of this many pixels a side at the working size.
 HINT_BOX = 3
@@ -55,9 +55,10 @@ def predict_ab(model, lightness, hints=None, *, vividness: float | None = None, 
         The report's network needs h = w = 64; the U-Net takes any size (padded to a multiple of 16 inside).
     hints : (N, h, w, 3) or (h, w, 3) float, optional
         Hint maps (:func:`core.cnn.data.hint_map`); U-Net only. Default: no hints.
-    vividness : float in (0, 1], optional
-        A classifying U-Net's temperature: 1 is the mean of its colour distribution (safe), lower values move
-        toward its most likely colour (vivid). Default :data:`DEFAULT_VIVIDNESS`. Regression models ignore it.
+    vividness : float in [0, 1], optional
+        A classifying U-Net's colour choice: 0 is the mean of its colour distribution (safe: unsure pixels stay
+        near gray), 1 the mean once rare colours are weighted up as in its training (vivid; Zhang et al.'s class
+        rebalancing). Default :data:`DEFAULT_VIVIDNESS`. Regression models ignore it.
     batch_size : int
 
     Returns
@@ -90,7 +91,10 @@ def predict_ab(model, lightness, hints=None, *, vividness: float | None = None, 
         x[:, :, w:, 1:] = 0.0
     y = _forward(model, x, batch_size)  # (N, H/2, W/2, C)
     if is_bins(model):
-        y = annealed_mean(y, DEFAULT_VIVIDNESS if vividness is None else float(vividness))
+        v = DEFAULT_VIVIDNESS if vividness is None else float(vividness)
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"vividness must lie in [0, 1] (0 safe, 1 vivid); got {vividness}")
+        y = annealed_mean(y + np.float32(v) * log_prior(model))
     up = np.stack([resize_float(yi, (h + ph, w + pw)) for yi in y])[:, :h, :w]
     return _single(up.astype(np.float32), single)
 
@@ -154,7 +158,7 @@ def colorize_lab(model, rgb, *, hints=None, vividness: float | None = None, work
         :func:`core.images.check_image` accepts
     hints : list of (x, y, (r, g, b)), optional
         Colour hints in the photo's pixels (the U-Net only).
-    vividness : float in (0, 1], optional
+    vividness : float in [0, 1], optional
         See :func:`predict_ab`.
     working_size : int, optional
         Default :data:`WORKING_SIZE`.

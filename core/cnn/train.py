@@ -152,9 +152,11 @@ def _divide_out(model, weights) -> None:
     Trained with per-bin weights ``w``, the network's distribution is proportional to ``w`` times the colours'
     posterior; subtracting ``log w`` from the last layer's bias undoes that exactly.
     """
+    log_w = np.log(np.asarray(weights, np.float32))
     layer = model.get_layer("ab_logits")
     kernel, bias = layer.get_weights()
-    layer.set_weights([kernel, bias - np.log(np.asarray(weights, np.float32))])
+    layer.set_weights([kernel, bias - log_w])
+    model.get_layer("rebalance").log_w.assign(log_w)
 
 
 def _should_stop(stop) -> bool:
