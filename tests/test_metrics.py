@@ -4,7 +4,6 @@ import pytest
 from core.metrics import (
     acc_curve,
     auc,
-    cast_oracle,
     chroma_sums,
     colorfulness,
     confusion_matrix,
@@ -123,20 +122,6 @@ def test_lab_and_colorization_scores_by_hand():
     assert s["accuracy"] == report_accuracy(ab_gray, ab_true)
     assert s["colorfulness"] == pytest.approx(0.0, abs=1e-9)
     assert lab_scores(ab_gray, ab_true, gray, truth)["auc"] == s["auc"]
-
-
-def test_cast_oracle_by_hand():
-    true = np.zeros((2, 2, 2))
-    true[..., 0] = [[0.0, 10.0], [20.0, 100.0]]  # a
-    true[..., 1] = [[-5.0, -5.0], [-5.0, -5.0]]  # b
-    pred = np.zeros((2, 2, 2))
-    pred[..., 1] = 30.0  # b is off by a constant 35: a cast
-    # a: median of (0, 10, 20, 100) - 0 = 15 -> |15-10|, |15-20| <= 10; |15-0|, |15-100| not: 2 of 4
-    # b: median of -35 -> every b exact: 4 of 4
-    acc, shift = cast_oracle(pred, true)
-    np.testing.assert_allclose(shift, [15.0, -35.0])
-    assert acc == 6 / 8
-    assert report_accuracy(pred, true) == 2 / 8  # before: a within 10 at 0 and 10; b never
 
 
 # Truth chromas 0, 10, 30 and 40: two colourful pixels at the default min_chroma 20.

@@ -29,7 +29,7 @@ class CNNConfig:
 
     arch: str = "unet"  # "report" or "unet"
     loss: str = "bins"  # "mse", "huber" (regression) or "bins" (classification, rebalanced)
-    width: int = 32  # unet: filters at half resolution; x2 at each of the 3 downsamplings below it
+    width: int = 40  # unet: filters at half resolution; x2 at each of the 3 downsamplings below it
     lr: float = 2e-3  # peak learning rate (cosine decay for the U-Net)
     batch_size: int = 16  # crops (unet) or photos (report) per step
     steps: int = 600  # training steps
@@ -87,9 +87,9 @@ class CNNConfig:
 #: (the starting model already decodes to calibrated colours).
 #: ``report``: the report's network and training, exactly.
 RECIPES = {
-    "general": CNNConfig(arch="unet", loss="bins", width=32, lr=2e-3, batch_size=16, steps=9000, size=96),
+    "general": CNNConfig(arch="unet", loss="bins", width=40, lr=2e-3, batch_size=16, steps=5000, size=96),
     "scenario": CNNConfig(
-        arch="unet", loss="bins", width=32, lr=3e-4, batch_size=16, steps=250, size=64, init="general", rebalance=False
+        arch="unet", loss="bins", width=40, lr=3e-4, batch_size=16, steps=250, size=64, init="general", rebalance=False
     ),
     "report": CNNConfig(
         arch="report",

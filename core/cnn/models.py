@@ -20,7 +20,7 @@ import numpy as np
 from keras import layers
 
 from ..report import REPORT_SIZE
-from .bins import SOFT_SIGMA, bin_centres
+from .bins import bin_centres
 from .config import CNNConfig
 
 __all__ = ["LogPrior", "log_prior", "MULTIPLE", "HINT_SCALE", "get_model", "count_parameters", "describe", "is_report", "is_bins"]
@@ -69,12 +69,7 @@ def get_model(config: CNNConfig | str = "unet"):
     keras.utils.set_random_seed(config.seed)
     if config.arch == "report":
         return _report(config)
-    model = _unet(config)
-    if config.loss == "bins":  # start as gray: the bias favours the bins nearest a = b = 0
-        layer = model.get_layer("ab_logits")
-        kernel, _ = layer.get_weights()
-        layer.set_weights([kernel, -(bin_centres() ** 2).sum(1) / (2 * SOFT_SIGMA**2)])
-    return model
+    return _unet(config)
 
 
 def _report(config: CNNConfig):
