@@ -238,7 +238,7 @@ def test_ann_knob_change_during_training_keeps_the_run_and_stop_keeps_the_result
 
 def test_cnn_page_colorizes_a_1024_upload_with_a_pretrained_model(server, app_page, tmp_path):
     page = app_page
-    from core.cnn import committed_models
+    from core.cnn.store import committed_models
     from core.images import load_sample, resize
 
     assert committed_models(), "no committed CNN model in models/"
@@ -289,7 +289,7 @@ def test_cnn_train_now_on_uploads_and_stop_keeps_the_model(server, app_page, tmp
     steps.fill("5000")
     steps.press("Tab")
     page.get_by_role("button", name="Train CNN", exact=True).click()
-    page.wait_for_function("() => /step (\\d+)\\/5000 /.test(document.body.innerText)")
+    page.wait_for_function("() => /step (\\d+)\\/5000/.test(document.body.innerText)")
     page.locator(".st-key-cnn_stop button").click()
     page.get_by_text("stopped at step").wait_for()
     _idle(page)
