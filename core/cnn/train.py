@@ -253,7 +253,8 @@ def train_cnn(
 
         probe = model
         if weights is not None:  # score the calibrated model, as it will be saved
-            probe = get_model(config)
+            probe = st.get("probe") or get_model(config)
+            st["probe"] = probe
             probe.set_weights(model.get_weights())
             _divide_out(probe, weights)
         return report_accuracy(predict_ab(probe, monitor[0]), monitor[1])
