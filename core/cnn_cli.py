@@ -119,10 +119,12 @@ class Bar:
     """A one-line progress bar with ETA on stderr."""
 
     def __init__(self, label: str):
-        self.label, self.t0, self.last = label, time.perf_counter(), 0.0
+        self.label, self.t0, self.last = label, None, 0.0
 
     def __call__(self, done: int, total: int, extra: str = "") -> None:
         now = time.perf_counter()
+        if self.t0 is None:  # the clock starts at the first report, not when the bar is made
+            self.t0 = now
         if done < total and now - self.last < 0.5:
             return
         self.last = now
