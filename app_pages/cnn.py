@@ -254,6 +254,7 @@ if model is not None and (card or {}).get("config", {}).get("loss") == "bins":
 if model is not None and photo is not None and st.button("Colorize", type="primary", key=f"{K}_colorize"):
     with friendly_errors("Colorizing"):
         out, _, seconds = cnn_colorize(model, photo, vividness=vivid)
+        st.session_state[f"{K}_count"] = st.session_state.get(f"{K}_count", 0) + 1
         st.session_state[f"{K}_out"] = {
             "photo": photo,
             "photo_name": photo_name,
@@ -264,6 +265,7 @@ if model is not None and photo is not None and st.button("Colorize", type="prima
             "scores": None,
             "gray": _is_gray(photo),
             "key": (photo_name, choice, vivid),
+            "number": st.session_state[f"{K}_count"],
         }
 
 done = st.session_state.get(f"{K}_out")
@@ -277,7 +279,10 @@ if done is not None:
     cols[2].image(fit_within(src, 800), caption="the real colours", width=width)
     if stale:
         st.info("The photo, the model or the vividness changed: press Colorize to update this result.")
-    st.caption(f"'{done['photo_name']}', {src.shape[1]}×{src.shape[0]} pixels, colorized in {done['seconds']:.2f} s.")
+    st.caption(
+        f"'{done['photo_name']}', {src.shape[1]}×{src.shape[0]} pixels, colorized in {done['seconds']:.2f} s "
+        f"(colorization #{done['number']} in this session)."
+    )
     if done["gray"]:
         st.info("This photo has no true colours to compare against (it is black and white), so it gets no scores.")
     else:

@@ -23,7 +23,17 @@ from ..report import REPORT_SIZE
 from .bins import bin_centres
 from .config import CNNConfig
 
-__all__ = ["LogPrior", "log_prior", "MULTIPLE", "HINT_SCALE", "get_model", "count_parameters", "describe", "is_report", "is_bins"]
+__all__ = [
+    "LogPrior",
+    "log_prior",
+    "MULTIPLE",
+    "HINT_SCALE",
+    "get_model",
+    "count_parameters",
+    "describe",
+    "is_report",
+    "is_bins",
+]
 
 #: The U-Net's input sides must be multiples of this (one strided convolution and three poolings).
 MULTIPLE = 16
