@@ -38,7 +38,6 @@ def _stderr_silenced():
 def quiet_keras():
     """Import Keras (and its backend) without TensorFlow's CUDA and oneDNN start-up messages; returns ``core.cnn``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if "keras" not in sys.modules:
         with _stderr_silenced():
             import keras  # noqa: F401

@@ -11,8 +11,8 @@ import pytest
 
 from core.cnn import TrainingError, TrainResult, get_model, recipe, train_cnn
 from core.cnn.bins import bin_centres
-from core.cnn.runs import monitor_arrays
 from core.cnn.train import _divide_out, _should_stop, class_weights
+from core.datasets import lab_arrays
 from core.images import load_sample, resize
 
 # Keras' own model.save() under numpy 2 (third-party, harmless)
@@ -32,7 +32,7 @@ def photos():
 
 @pytest.fixture(scope="module")
 def monitor(photos):
-    return monitor_arrays(photos, 32)
+    return lab_arrays(photos, 32)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..color import rgb2lab
+from ..datasets import lab_arrays
 from ..images import resize
 from ..report import REPORT_SIZE
 from .config import CNNConfig
@@ -18,19 +18,13 @@ from .models import is_bins
 from .store import cache_put, cached, load_model, make_card, save_model
 from .train import train_cnn
 
-__all__ = ["SCENARIO_SIDE", "train_general", "train_on_dataset", "monitor_arrays", "scenario_photos"]
+__all__ = ["SCENARIO_SIDE", "train_general", "train_on_dataset", "scenario_photos"]
 
 #: A scenario's training photos are scaled to this shorter side before cropping (see docs/CNN.md, "Recipes").
 SCENARIO_SIDE = 96
 
 #: Corpus photos the general model's baselines are fitted on.
 BASELINE_PHOTOS = 3000
-
-
-def monitor_arrays(photos, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """L and a/b of some photos squashed to ``size`` x ``size``, for the progress events' live accuracy."""
-    lab = rgb2lab(np.stack([resize(np.asarray(p), (size, size)) for p in photos])).astype(np.float32)
-    return lab[..., :1], lab[..., 1:]
 
 
 def scenario_photos(photos, side: int = SCENARIO_SIDE) -> list[np.ndarray]:
@@ -76,7 +70,7 @@ def train_general(
     """
     rng = np.random.default_rng((config.seed, 11))
     probe = rng.choice(len(val), size=min(64, len(val)), replace=False)
-    monitor = monitor_arrays([val.images[int(i)] for i in probe], config.size)
+    monitor = lab_arrays([val.images[int(i)] for i in probe], config.size)
     result = train_cnn(
         config,
         corpus.images,
@@ -127,7 +121,7 @@ def train_on_dataset(config: CNNConfig, dataset, *, progress=None, stop=None, ca
         raise ValueError(f"the dataset {dataset.name!r} has no training photos")
     test = dataset.part("test")
     size = REPORT_SIZE if config.arch == "report" else config.size
-    monitor = monitor_arrays(test, size) if test else None
+    monitor = lab_arrays(test, size) if test else None
     report_arrays = dataset.arrays("train", REPORT_SIZE) if config.arch == "report" else None
     result = train_cnn(
         config,
