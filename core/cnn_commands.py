@@ -6,8 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from .cnn.evaluate import folder_photos
 from .cnn_cli import Bar, aggregate_rows, jsonable, metric_table, read_hints
 
@@ -64,7 +62,7 @@ def train(args) -> int:
             config, dataset, progress=_progress_printer(f"{args.scenario}"), cache=False, name=args.scenario
         )
         card = res["card"]
-        path = cnn.store.save_model(res["model"], card, out, args.scenario)
+        path = cnn.store.save_model(res["model"], card, out, args.scenario, compact=True)
     print(f"saved {path} and its card ({card['training']['seconds']:.0f} s of training)", file=sys.stderr)
     if args.json:
         print(json.dumps(jsonable(card), indent=1))
@@ -188,6 +186,3 @@ def describe(args) -> int:
     for row in info["layers"]:
         print(f"  {row['name']:<16} {row['type']:<20} {str(row['output_shape']):<24} {row['parameters']:>10,}")
     return 0
-
-
-_ = np  # numpy is imported for the commands' array work

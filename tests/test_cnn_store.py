@@ -73,6 +73,20 @@ def test_save_and_load_round_trip_with_the_card(tmp_path):
     assert not list((tmp_path / "out").glob(".*"))  # no temporary files left behind
 
 
+def test_a_compact_model_file_is_under_half_the_size_and_colours_within_half_a_unit(tmp_path):
+    config = recipe("general", width=16, size=32)
+    model = _random_head(get_model(config))
+    card = _card(model, config)
+    exact = store.save_model(model, card, tmp_path / "exact", "m")
+    small = store.save_model(model, card, tmp_path / "small", "m", compact=True)
+    assert small.stat().st_size < 0.5 * exact.stat().st_size
+    assert store.load_card(small)["compact_weights"] is True and "compact_weights" not in store.load_card(exact)
+    loaded = store.load_model(small)
+    assert all(w.dtype == "float32" for w in loaded.weights)  # cast back when loaded
+    diff = np.abs(predict_ab(loaded, L_PROBE) - predict_ab(model, L_PROBE))
+    assert 0 < diff.max() < 0.5  # rounded, by a fraction of an a/b unit
+
+
 def test_save_model_under_another_name_and_a_model_without_card(tmp_path):
     config = recipe("general", loss="huber", width=8, size=32)
     model = get_model(config)

@@ -90,7 +90,7 @@ def train_general(
     metrics["scored_on"] = f"corpus val: {len(photos)} photos, at most {EVAL_SIDE} px on the shorter side"
     data = {"name": "corpus", "part": "train", "photos": len(corpus), "fingerprint": corpus.fingerprint}
     card = make_card(result, name="general", data=data, metrics=metrics, baselines_ab=baseline_tables(baselines))
-    return result, card, save_model(result.model, card, out_dir, "general")
+    return result, card, save_model(result.model, card, out_dir, "general", compact=True)
 
 
 def train_on_dataset(config: CNNConfig, dataset, *, progress=None, stop=None, cache=True, name=None):
