@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 def ann_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("app_pages/ann.py").run()
+    at.switch_page("pages/ann.py").run()
     assert not at.exception
     return at
 

@@ -10,7 +10,7 @@ from tests_cnn_model import model_name  # noqa: F401  (fixture)
 
 def cnn_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("app_pages/cnn.py").run()
+    at.switch_page("pages/cnn.py").run()
     assert not at.exception
     return at
 

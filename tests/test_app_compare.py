@@ -9,7 +9,7 @@ from tests_cnn_model import model_name  # noqa: F401  (fixture)
 
 def compare_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     assert not at.exception
     return at
 

@@ -26,7 +26,7 @@ def test_home_and_ann_pages_do_not_import_tensorflow():
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()\n"
         "assert not at.exception\n"
-        "at.switch_page('app_pages/ann.py').run()\n"
+        "at.switch_page('pages/ann.py').run()\n"
         "assert not at.exception\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )

@@ -8,7 +8,7 @@ import pytest
 from core import report
 from core.ann import PRESETS
 
-PAGES = sorted((Path(__file__).resolve().parent.parent / "app_pages").glob("*.py"))
+PAGES = sorted((Path(__file__).resolve().parent.parent / "pages").glob("*.py"))
 
 
 def test_cnn_figures_are_the_reports():

@@ -15,8 +15,33 @@ ERROR_SCALE = [[0.0, "#ffffff"], [0.25, "#fde68a"], [0.6, "#f97316"], [1.0, "#7f
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 40, "r": 20, "t": 60, "b": 40}, font=FONT)
+    """The one chart style: 16 px fonts, a plain white background, round tick labels."""
+    fig.update_layout(
+        title={"text": title, "font": {"size": 18}},
+        height=height,
+        margin={"l": 60, "r": 30, "t": 60, "b": 50},
+        font=FONT,
+        template="plotly_white",
+    )
+    fig.update_xaxes(tickformat="~g", nticks=8)
+    fig.update_yaxes(tickformat="~g", nticks=6)
     return fig
+
+
+def _round_axis(fig: go.Figure, values, *, secondary_y: bool | None = None) -> None:
+    """Ticks at round numbers (0.05, 0.1, 0.2, 0.5, …) for the range the values span."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if not finite:
+        return
+    lo, hi = min(0.0, min(finite)), max(finite)
+    span = max(hi - lo, 1e-9)
+    step = 10 ** np.floor(np.log10(span / 5))
+    for m in (1, 2, 2.5, 5, 10):
+        if span / (m * step) <= 6:
+            step *= m
+            break
+    kw = {} if secondary_y is None else {"secondary_y": secondary_y}
+    fig.update_yaxes(range=[lo, float(np.ceil(hi / step) * step)], dtick=float(step), tickformat="~g", **kw)
 
 
 def ann_curves(history: list[dict], epochs: int | None = None) -> go.Figure:
@@ -29,33 +54,49 @@ def ann_curves(history: list[dict], epochs: int | None = None) -> go.Figure:
     """
     ep = [h["epoch"] for h in history]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=ep, y=[h["loss"] for h in history], name="loss", mode="lines+markers"))
+    fig.add_trace(go.Scatter(x=ep, y=[h["loss"] for h in history], name="loss", mode="lines", line={"width": 3}))
     fig.add_trace(
-        go.Scatter(x=ep, y=[h["train_difference"] for h in history], name="train difference", mode="lines"),
+        go.Scatter(x=ep, y=[h["train_difference"] for h in history], name="colour error, training part", mode="lines"),
         secondary_y=True,
     )
     fig.add_trace(
-        go.Scatter(x=ep, y=[h["test_difference"] for h in history], name="test difference", mode="lines"),
+        go.Scatter(
+            x=ep,
+            y=[h["test_difference"] for h in history],
+            name="colour error, test part",
+            mode="lines",
+            line={"width": 3},
+        ),
         secondary_y=True,
     )
     fig.update_xaxes(title_text="epoch", range=[0, max(epochs or 1, max(ep, default=1))])
+    fig.update_layout(legend={"orientation": "h", "y": -0.3})
+    fig = _layout(fig, "Training curves")
+    _round_axis(fig, [h["loss"] for h in history], secondary_y=False)
+    _round_axis(fig, [h[k] for h in history for k in ("train_difference", "test_difference")], secondary_y=True)
     fig.update_yaxes(title_text="loss", secondary_y=False)
-    fig.update_yaxes(title_text="Seed difference (levels)", secondary_y=True)
-    fig.update_layout(legend={"orientation": "h", "y": -0.25})
-    return _layout(fig, "Training curves")
+    fig.update_yaxes(title_text="colour error (steps)", secondary_y=True, showgrid=False)
+    return fig
 
 
-def accuracy_curves(history: list[dict], keys=("train_accuracy", "test_accuracy"), x="step") -> go.Figure:
-    """Accuracy per step or epoch (for the CNN), as lines through the steps where it was measured."""
-    xs = [h.get(x, i) for i, h in enumerate(history)]
+def accuracy_curves(history: list[dict], keys=("accuracy",), x="step", steps: int | None = None) -> go.Figure:
+    """Accuracy per step (for the CNN): one line through the steps where it was measured.
+
+    Parameters
+    ----------
+    history : list of dicts with key ``x`` and, at some steps, the keys in ``keys``
+    steps : planned number of steps, fixes the x range while training
+    """
     fig = go.Figure()
     for k in keys:
-        ys = [h.get(k) for h in history]
-        if any(y is not None for y in ys):
-            fig.add_trace(go.Scatter(x=xs, y=ys, name=k.replace("_", " "), mode="lines+markers", connectgaps=True))
-    fig.update_xaxes(title_text=x)
-    fig.update_yaxes(title_text="accuracy (a/b within 10)", range=[0, 1])
-    return _layout(fig, "Train and test accuracy")
+        pts = [(h.get(x, i), h[k]) for i, h in enumerate(history) if h.get(k) is not None]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            fig.add_trace(go.Scatter(x=xs, y=ys, name=k.replace("_", " "), mode="lines+markers", line={"width": 3}))
+    fig.update_xaxes(title_text=x, range=[0, steps] if steps else None)
+    fig = _layout(fig, "Accuracy on the test photos while training")
+    fig.update_yaxes(title_text="accuracy", range=[0, 1], dtick=0.2)
+    return fig
 
 
 def _shrink(values: np.ndarray, max_side: int) -> np.ndarray:
@@ -71,16 +112,30 @@ def _shrink(values: np.ndarray, max_side: int) -> np.ndarray:
 def heatmap(values: np.ndarray, title: str, colorbar: str, zmax: float | None = None, max_side: int = 200) -> go.Figure:
     """A per-pixel map (e.g. the error in levels) as a heatmap in image orientation.
 
-    Maps larger than ``max_side`` are shown block-averaged (the mean over each block).
+    Maps larger than ``max_side`` are shown block-averaged (the mean over each block); the
+    axes still count pixels of the photo.
     """
+    full_h, full_w = np.shape(values)[:2]
     values = _shrink(np.asarray(values, np.float64), max_side)
+    sy, sx = full_h / values.shape[0], full_w / values.shape[1]
+    unit = " (pixel)" if sx == sy == 1 else " (pixel of the photo)"
     fig = go.Figure(
-        go.Heatmap(z=values, colorscale=ERROR_SCALE, zmin=0, zmax=zmax, colorbar={"title": {"text": colorbar}})
+        go.Heatmap(
+            z=values,
+            x=(np.arange(values.shape[1]) + 0.5) * sx,
+            y=(np.arange(values.shape[0]) + 0.5) * sy,
+            colorscale=ERROR_SCALE,
+            zmin=0,
+            zmax=zmax,
+            colorbar={"title": {"text": colorbar}},
+            hovertemplate="column %{x:.0f}, row %{y:.0f}: %{z:.2f}<extra></extra>",
+        )
     )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
     h, w = values.shape[:2]
-    return _layout(fig, title, height=int(min(520, max(300, 460 * h / max(w, 1)))))
+    fig = _layout(fig, title, height=int(min(520, max(300, 460 * h / max(w, 1)))))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", title_text=f"row{unit}", tickformat="d")
+    fig.update_xaxes(title_text=f"column{unit}", tickformat="d")
+    return fig
 
 
 def confusion(conf: np.ndarray) -> go.Figure:
@@ -120,15 +175,7 @@ def first_layer(weights: np.ndarray, window: int, max_units: int = 16) -> go.Fig
     n_nets, _, hidden = weights.shape
     units = min(hidden, max_units)
     names = ["R net", "G net", "B net"] if n_nets == 3 else ["shared trunk"] * n_nets
-    fig = make_subplots(
-        rows=n_nets,
-        cols=units,
-        subplot_titles=[
-            f"{names[n]} · unit {u + 1}" if u == 0 else f"unit {u + 1}" for n in range(n_nets) for u in range(units)
-        ],
-        horizontal_spacing=0.01,
-        vertical_spacing=0.08,
-    )
+    fig = make_subplots(rows=n_nets, cols=units, horizontal_spacing=0.01, vertical_spacing=0.06)
     lim = float(np.abs(weights).max()) or 1.0
     for n in range(n_nets):
         for u in range(units):
@@ -138,13 +185,17 @@ def first_layer(weights: np.ndarray, window: int, max_units: int = 16) -> go.Fig
                 row=n + 1,
                 col=u + 1,
             )
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed")
-    fig.update_annotations(font_size=11)
     more = f" (first {units} of {hidden} units)" if hidden > units else ""
-    return _layout(
-        fig, f"First-layer weights{more}: one {window}×{window} tile per hidden unit", height=130 + 80 * n_nets
+    fig = _layout(
+        fig, f"First-layer weights{more}: one {window}×{window} tile per hidden unit", height=150 + 90 * n_nets
     )
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    for n in range(n_nets):  # one label per row, left of its first tile
+        fig.update_yaxes(title_text=names[n].replace(" net", ""), title_standoff=4, row=n + 1, col=1)
+    for u in range(units):  # unit numbers under the bottom row only
+        fig.update_xaxes(title_text=str(u + 1), title_standoff=2, row=n_nets, col=u + 1)
+    return fig
 
 
 def threshold_curve(thresholds: np.ndarray, curves: dict[str, np.ndarray], marker: float | None = None) -> go.Figure:
@@ -154,9 +205,10 @@ def threshold_curve(thresholds: np.ndarray, curves: dict[str, np.ndarray], marke
         fig.add_trace(go.Scatter(x=thresholds, y=curve, name=name, mode="lines"))
     if marker is not None:
         fig.add_vline(x=marker, line_dash="dash")
-    fig.update_xaxes(title_text="threshold t (ab distance)")
-    fig.update_yaxes(title_text="share of pixels within t", range=[0, 1])
-    return _layout(fig, "Accuracy versus threshold")
+    fig = _layout(fig, "Accuracy versus threshold")
+    fig.update_xaxes(title_text="threshold t (a/b distance)")
+    fig.update_yaxes(title_text="share of pixels within t", range=[0, 1], dtick=0.2)
+    return fig
 
 
 def ab_scatter(ab_pred: np.ndarray, ab_true: np.ndarray, max_points: int = 4000, seed: int = 0) -> go.Figure:

@@ -20,7 +20,7 @@ from importlib import metadata
 import numpy as np
 import streamlit as st
 
-from core.images import SAMPLES, ImageError, fit_within, load_image, load_sample, to_png_bytes
+from core.images import SAMPLES, ImageError, fit_within, load_image, load_sample, resize, to_png_bytes
 
 log = logging.getLogger("colorlab.dashboard")
 
@@ -44,10 +44,12 @@ def friendly_errors(what: str) -> Iterator[None]:
     try:
         yield
     except ImageError as exc:
-        st.error(f"{what}: {exc}")
+        show_image_error(exc, what)
     except Exception as exc:  # noqa: BLE001 - the dashboard never shows a traceback
         log.exception("%s failed", what)
-        st.error(f"{what} failed: {type(exc).__name__}: {exc}")
+        st.error(f"{what} did not work: {exc}", icon=":material/error:")
+        with st.expander("Details"):
+            st.code(f"{type(exc).__name__}: {exc}", language=None, wrap_lines=True)
 
 
 # --------------------------------------------------------------------------- images
@@ -66,7 +68,7 @@ def sample_thumbnail(name: str, side: int = 240) -> np.ndarray:
 
 
 def _decode_upload(uploaded) -> np.ndarray:
-    """Decode an upload once per browser session (kept in that session only).
+    """Decode an upload (or a camera photo) once per browser session, kept in that session only.
 
     The bytes stay in memory: nothing a visitor uploads is written to disk.
     """
@@ -85,38 +87,118 @@ def _decode_upload(uploaded) -> np.ndarray:
     return value
 
 
-def image_input(key: str, *, label: str = "Photo", default: str = "coffee") -> tuple[np.ndarray, str] | None:
-    """Sample picker plus upload; an upload takes precedence over the sample.
+def plain_image_error(exc: Exception) -> str:
+    """One sentence a student understands for a photo that cannot be used (the loader's words go below it)."""
+    text = str(exc)
+    if "empty file" in text:
+        return "The file is empty: it holds no picture."
+    if "too small" in text:
+        return "The picture is too small to colorize: it needs at least 8 pixels on each side."
+    if "megapixels" in text or "too large" in text:
+        return "The picture is too large to open safely. Please scale it down below 50 megapixels and try again."
+    if "damaged or truncated" in text:
+        return "The file is damaged or cut short, so the picture cannot be read."
+    return "This file is not a picture we can read. Use a JPEG, PNG, WebP, BMP, TIFF or GIF photo."
+
+
+def show_image_error(exc: Exception, what: str = "This file cannot be used") -> None:
+    """A plain-words error, with the loader's precise message in an expander."""
+    st.error(f"{what}. {plain_image_error(exc)}", icon=":material/broken_image:")
+    with st.expander("Details"):
+        st.code(str(exc), language=None, wrap_lines=True)
+
+
+def _source_picked(key: str, source: str) -> None:
+    st.session_state[f"{key}_source"] = source
+    if source == "sample":
+        # A sample picked after an upload replaces it: a fresh uploader drops the old (maybe broken) file.
+        st.session_state[f"{key}_upload_n"] = st.session_state.get(f"{key}_upload_n", 0) + 1
+
+
+def image_input(
+    key: str, *, default: str = "coffee", camera: bool = False, container=None
+) -> tuple[np.ndarray, str] | None:
+    """Photo picker (in the sidebar by default): a built-in sample, an upload, or the camera.
+
+    The source last touched wins: picking a sample after an upload replaces the
+    upload, and removing an upload returns to the sample.
 
     Parameters
     ----------
     key : str
-        Widget key prefix (unique per page and use).
+        Widget key prefix (unique per page).
+    default : str
+        The sample shown first.
+    camera : bool
+        Offer ``st.camera_input`` behind a toggle (the browser asks for the camera only then).
 
     Returns
     -------
-    (rgb, name) with rgb (H, W, 3) uint8, or None when the upload could not be
-    used (an ``st.error`` with the loader's message has been shown).
+    (rgb, name) with rgb (H, W, 3) uint8, or None when the chosen file cannot be
+    used (a plain-words error has been shown).
     """
-    col_sample, col_upload = st.columns([1, 2])
-    with col_sample:
-        sample = st.selectbox(f"{label}: built-in sample", SAMPLES, index=SAMPLES.index(default), key=f"{key}_sample")
-    with col_upload:
-        uploaded = st.file_uploader(
-            f"{label}: or upload your own (JPEG, PNG, WebP, BMP, TIFF)",
-            type=UPLOAD_TYPES,
-            key=f"{key}_upload",
+    ss = st.session_state
+    ss.setdefault(f"{key}_source", "sample")
+    box = st.sidebar if container is None else container
+    with box:
+        st.markdown("**Photo**")
+        sample = st.selectbox(
+            "Built-in sample",
+            SAMPLES,
+            index=SAMPLES.index(default),
+            key=f"{key}_sample",
+            on_change=_source_picked,
+            args=(key, "sample"),
         )
-    if uploaded is not None:
+        uploaded = st.file_uploader(
+            "…or upload your own",
+            type=UPLOAD_TYPES,
+            key=f"{key}_upload_{ss.get(f'{key}_upload_n', 0)}",
+            on_change=_source_picked,
+            args=(key, "upload"),
+            help="JPEG, PNG, WebP, BMP, TIFF or GIF, up to 50 MB. It stays in your browser session only.",
+        )
+        shot = None
+        if camera and st.toggle("…or take a photo with the camera", key=f"{key}_use_camera"):
+            shot = st.camera_input("Camera", key=f"{key}_camera", on_change=_source_picked, args=(key, "camera"))
+    source = ss[f"{key}_source"]
+    chosen = {"upload": uploaded, "camera": shot}.get(source)
+    if chosen is not None:
         try:
-            rgb = _decode_upload(uploaded)
+            rgb = _decode_upload(chosen)
         except ImageError as exc:
-            st.error(f"This file cannot be used: {exc}")
+            show_image_error(exc)
             return None
-        return rgb, uploaded.name
+        return rgb, ("camera photo" if source == "camera" else chosen.name)
     with friendly_errors(f"Loading sample '{sample}'"):
         return sample_image(sample), sample
     return None
+
+
+def display_copy(rgb: np.ndarray, *, max_width: int = 400, max_height: int = 340) -> np.ndarray:
+    """A copy sized for the screen: within ``max_width`` × ``max_height``, and at most twice its own size.
+
+    Parameters
+    ----------
+    rgb : (H, W) or (H, W, 3) uint8
+
+    Returns
+    -------
+    (h, w[, 3]) uint8, the same array when no resizing is needed
+    """
+    h, w = rgb.shape[:2]
+    scale = min(max_width / w, max_height / h, 2.0)
+    if abs(scale - 1.0) < 0.02:
+        return rgb
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if rgb.ndim == 2:
+        return resize(np.repeat(rgb[..., None], 3, axis=2), size)
+    return resize(rgb, size)
+
+
+def show_image(col, rgb: np.ndarray, caption: str, *, max_width: int = 400, max_height: int = 340) -> None:
+    """Show a picture that fits the screen: see :func:`display_copy`; never wider than its column."""
+    col.image(display_copy(rgb, max_width=max_width, max_height=max_height), caption=caption, width="content")
 
 
 def working_copy(rgb: np.ndarray, key: str, *, default: int = 600, lo: int = 64, hi: int = 1600) -> np.ndarray:
@@ -129,7 +211,7 @@ def working_copy(rgb: np.ndarray, key: str, *, default: int = 600, lo: int = 64,
     h, w = rgb.shape[:2]
     longest = max(h, w)
     top = max(lo, min(hi, longest))
-    side = st.slider(
+    side = st.sidebar.slider(
         "Working size (longest side, pixels)",
         min_value=lo,
         max_value=top,
@@ -140,7 +222,7 @@ def working_copy(rgb: np.ndarray, key: str, *, default: int = 600, lo: int = 64,
     )
     work = fit_within(rgb, side)
     note = "" if work is rgb else f" (scaled down from {w}×{h})"
-    st.caption(f"Working size: **{work.shape[1]}×{work.shape[0]}** pixels{note}.")
+    st.sidebar.caption(f"Working size: **{work.shape[1]}×{work.shape[0]}** pixels{note}.")
     return work
 
 

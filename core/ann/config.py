@@ -32,6 +32,7 @@ class ANNConfig:
     batch_size: int = 32  # windows per mini-batch
     seed: int = 0  # seeds the weights and the shuffling: same seed, same run
     preview_every: int = 5  # emit a preview picture every N epochs (0: never)
+    score_sample: int = 0  # between epochs, score this many random pixels of each part (0: all); the result is exact
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -56,6 +57,8 @@ class ANNConfig:
             problems.append(f"batch size must be >= 1, got {self.batch_size}")
         if self.preview_every < 0:
             problems.append(f"preview_every must be >= 0, got {self.preview_every}")
+        if self.score_sample < 0:
+            problems.append(f"score_sample must be >= 0, got {self.score_sample}")
         if problems:
             raise ValueError("; ".join(problems))
 

@@ -187,6 +187,7 @@ class ANNTrainer:
         self.train_true = dequantize(quantize(split.train_rgb, k), k)
         self.test_true = dequantize(quantize(split.test_rgb, k), k)
         self.sampler = WindowSampler(self.train_gray, config.window, self.model.network.dtype)
+        self._score_idx = self._score_pixels(config.score_sample, config.seed)
         self.optimizer = make_optimizer(config.optimizer, self.model.network.flat_params(), config.lr)
         self.rng = np.random.default_rng(config.seed + 1)
         self.history: list[dict] = []
@@ -198,6 +199,30 @@ class ANNTrainer:
         # The loss of a model that knows nothing (uniform over K levels, 3 channels);
         # an epoch far above it has diverged, not merely learnt slowly.
         self._blowup = 10.0 * 3.0 * math.log(k)
+
+    def _score_pixels(self, n: int, seed: int):
+        """Fixed random pixels (flat indices) of each part for the per-epoch scores; None scores all."""
+        if n <= 0 or n >= min(self.train_gray.size, self.test_gray.size):
+            return None
+        rng = np.random.default_rng(seed + 2)
+        return tuple(np.sort(rng.choice(g.size, size=n, replace=False)) for g in (self.train_gray, self.test_gray))
+
+    def _epoch_differences(self) -> tuple[float, float]:
+        """The report's difference on the training and test parts (on the fixed sample when one is set)."""
+        k = self.config.levels
+        if self._score_idx is None:
+            train_pred, test_pred = self._predictions()
+            return seed_difference(train_pred, self.train_true, k), seed_difference(test_pred, self.test_true, k)
+        out = []
+        net = self.model.network
+        for gray, truth, idx in zip(
+            (self.train_gray, self.test_gray), (self.train_true, self.test_true), self._score_idx, strict=True
+        ):
+            windows = WindowSampler(gray, self.config.window, net.dtype).windows(idx)  # (n, w*w)
+            with np.errstate(over="ignore", invalid="ignore"), single_thread_blas():
+                pred = dequantize(net.predict_levels(windows).T, k)  # (n, 3)
+            out.append(seed_difference(pred[None], truth.reshape(-1, 3)[idx][None], k))
+        return out[0], out[1]
 
     def request_stop(self) -> None:
         """Ask training to end after the current batch; the model so far is kept."""
@@ -260,18 +285,19 @@ class ANNTrainer:
                 )
                 yield ANNEvent("diverged", self.epochs_run, c.epochs, loss, message=self.diverged)
                 return
-            train_pred, test_pred = self._predictions()
+            train_difference, test_difference = self._epoch_differences()
             rec = {
                 "epoch": self.epochs_run,
                 "loss": loss,
-                "train_difference": seed_difference(train_pred, self.train_true, c.levels),
-                "test_difference": seed_difference(test_pred, self.test_true, c.levels),
+                "train_difference": train_difference,
+                "test_difference": test_difference,
             }
             self.history.append(rec)
             yield ANNEvent("epoch", self.epochs_run, c.epochs, loss, rec["train_difference"], rec["test_difference"])
             if self._stop:
                 break
             if c.preview_every and self.epochs_run % c.preview_every == 0 and self.epochs_run < c.epochs:
+                test_pred = self._predictions()[1]
                 yield ANNEvent(
                     "preview",
                     self.epochs_run,

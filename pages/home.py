@@ -25,11 +25,11 @@ Every score stands beside three baselines: **gray** (no colour), **mean** colour
 st.subheader("Pages")
 c1, c2, c3 = st.columns(3)
 with c1:
-    st.page_link("app_pages/ann.py", label="Train the numpy ANN live", icon=":material/grid_on:")
+    st.page_link("pages/ann.py", label="Train the numpy ANN live", icon=":material/grid_on:")
 with c2:
-    st.page_link("app_pages/cnn.py", label="Colorize with the CNN", icon=":material/layers:")
+    st.page_link("pages/cnn.py", label="Colorize with the CNN", icon=":material/layers:")
 with c3:
-    st.page_link("app_pages/compare.py", label="Compare ANN and CNN", icon=":material/compare:")
+    st.page_link("pages/compare.py", label="Compare ANN and CNN", icon=":material/compare:")
 
 st.subheader("Built-in samples")
 cols = st.columns(len(SAMPLES))
