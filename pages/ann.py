@@ -203,7 +203,7 @@ def _results(stored: dict) -> None:
     elif res.seed_difference > gray_err + 0.01:
         st.warning(
             f"Training ended ({status}), but the result is useless: it is worse than leaving the photo "
-            "gray. Try a smaller learning rate.",
+            "gray. Try more epochs, or a smaller learning rate.",
             icon=":material/warning:",
         )
     elif res.stopped:

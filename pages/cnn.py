@@ -169,11 +169,13 @@ else:
     cols = None
 
 done = st.session_state.get(f"{K}_out")
-if done is None or photo is None:
+if done is None or photo is None or done["key"][:2] != current[:2]:  # no result for this photo yet
     if photo is not None:
         left, right = (cols[1], cols[2]) if cols else st.columns(2)
-        show_image(left, gray2rgb(rgb2gray(photo)), "what the network sees", max_width=440)
-        show_image(right, photo, "the real colours", max_width=440)
+        width = 290 if cols else 440
+        show_image(left, gray2rgb(rgb2gray(photo)), "what the network sees", max_width=width, max_height=330)
+        show_image(right, photo, "the real colours", max_width=width, max_height=330)
+        st.caption(f"'{photo_name}', {photo.shape[1]}×{photo.shape[0]} pixels. Press **Colorize** to paint it.")
 else:
     stale = done["key"] != current
     src, out = done["photo"], done["out"]
@@ -191,7 +193,7 @@ else:
         max_height=330,
     )
     if stale:
-        st.info("The photo, the model or the vividness changed: press **Colorize** to update this result.")
+        st.info("The model or the vividness changed: press **Colorize** to update this result.")
     hint_note = f" with {len(done['hints'])} hint{'s' if len(done['hints']) != 1 else ''}" if done["hints"] else ""
     st.caption(
         f"'{done['photo_name']}', {src.shape[1]}×{src.shape[0]} pixels, colorized{hint_note} in "

@@ -1,49 +1,50 @@
-"""Home: what the lab does, the sample gallery, device and versions, links."""
+"""Home: what the lab does, in one sentence and a picture; the pages; what the numbers mean; samples; the server."""
 
 import streamlit as st
 
+from core.color import gray2rgb, rgb2gray
 from core.images import SAMPLES
-from ui.common import device_summary, library_versions, sample_image, sample_thumbnail
+from ui.common import device_summary, library_versions, sample_image, sample_thumbnail, show_image
+from ui.words import SCORES
 
 st.title("Colorization Lab")
 st.markdown(
-    """
-Automatic colorization of grayscale photos, two ways, with every number beside its baselines:
-
-* **ANN (numpy)** — a small network written from scratch sees a *w×w* gray window and predicts each
-  pixel's colour on K levels per channel. It learns on one half of a photo and is scored on the other half
-  with the report's *Seed difference* and an L1 that cannot cancel.
-* **CNN (Keras)** — a convolutional network trained on thousands of varied photos paints the colours of any
-  photo from its lightness, scored with the report's accuracy (a/b within 10) and with two scores a gray
-  picture cannot win: the hit rate on colourful pixels and the saturation ratio.
-* **Comparison** — the same photo through both, in one table with PSNR, SSIM and colorfulness.
-
-Every score stands beside three baselines: **gray** (no colour), **mean** colour and a gray-level **lookup** table.
-"""
+    "Two computer programs learn to paint the colours back into black-and-white photos; you train them, "
+    "watch them learn, and judge them against simple baselines."
 )
 
-st.subheader("Pages")
-c1, c2, c3 = st.columns(3)
-with c1:
-    st.page_link("pages/ann.py", label="Train the numpy ANN live", icon=":material/grid_on:")
-with c2:
-    st.page_link("pages/cnn.py", label="Colorize with the CNN", icon=":material/layers:")
+hero = sample_thumbnail("chelsea", 300)
+c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="center")
+show_image(c1, gray2rgb(rgb2gray(hero)), "what the programs see", max_width=300, max_height=220)
+show_image(c2, hero, "what they try to paint", max_width=300, max_height=220)
 with c3:
-    st.page_link("pages/compare.py", label="Compare ANN and CNN", icon=":material/compare:")
+    st.page_link("pages/ann.py", label="Train a small network live (numpy)", icon=":material/grid_on:")
+    st.page_link("pages/cnn.py", label="Colorize any photo, or your own, with the CNN", icon=":material/layers:")
+    st.page_link("pages/compare.py", label="Compare the two on one photo", icon=":material/compare:")
+    st.caption(
+        "Every score stands beside three baselines: **gray** (no colour at all), the **mean** colour, and "
+        "a **lookup** table that gives each gray value its most common colour."
+    )
+
+with st.expander("What the numbers mean"):
+    for key in ("seed_difference", "accuracy", "hit_rate", "saturation"):
+        st.markdown(f"**{SCORES[key].name}**: {SCORES[key].meaning}")
+    st.markdown(
+        "Beside each score a badge says how it stands against the best baseline, for example "
+        '"beats the best baseline (lookup) by 6 points" (a point is one percent of the pixels).'
+    )
 
 st.subheader("Built-in samples")
 cols = st.columns(len(SAMPLES))
 for col, name in zip(cols, SAMPLES, strict=True):
-    with col:
-        thumb = sample_thumbnail(name)
-        full = sample_image(name)
-        st.image(thumb, caption=f"{name} ({full.shape[1]}×{full.shape[0]})", width="stretch")
+    full = sample_image(name)
+    show_image(col, sample_thumbnail(name), f"{name} ({full.shape[1]}×{full.shape[0]})", max_width=180, max_height=140)
 
-st.subheader("This server")
-versions = library_versions()
-c1, c2 = st.columns([1, 2])
-with c1:
-    st.metric("Device", device_summary().split(" (")[0])
-    st.caption(device_summary())
-with c2:
-    st.table({"library": list(versions), "version": list(versions.values())})
+with st.expander("Technical details: this server"):
+    versions = library_versions()
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        st.metric("Device", device_summary().split(" (")[0])
+        st.caption(device_summary())
+    with c2:
+        st.table({"library": list(versions), "version": list(versions.values())})

@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The dashboard loads TensorFlow in the background after its first page; AppTests load it only where they use it.
+os.environ.setdefault("COLORLAB_PRELOAD", "0")
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

@@ -13,16 +13,20 @@ def test_home_loads_with_gallery_device_and_versions():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.title[0].value.startswith("Colorization Lab")
-    assert len(at.image) == 6  # one thumbnail per built-in sample
+    assert len(at.image) == 2 + 6  # the gray/colour picture, then one thumbnail per built-in sample
     assert any(m.label == "Device" and m.value in ("CPU", "GPU") for m in at.metric)
     libs = at.table[0].value
     assert {"numpy", "streamlit", "tensorflow"} <= set(libs["library"])
 
 
 def test_home_and_ann_pages_do_not_import_tensorflow():
-    """First paint stays fast: TensorFlow loads only when a CNN is used (checked in a fresh interpreter)."""
+    """First paint stays fast: the pages themselves import TensorFlow only where a CNN is used.
+
+    (The dashboard preloads it in a background thread after the first page; that is off here.)
+    """
     code = (
-        "import sys\n"
+        "import os, sys\n"
+        "os.environ['COLORLAB_PRELOAD'] = '0'\n"
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()\n"
         "assert not at.exception\n"
@@ -33,3 +37,19 @@ def test_home_and_ann_pages_do_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_dashboard_preloads_the_cnn_in_the_background_after_the_first_page():
+    code = (
+        "import os, sys, threading\n"
+        "os.environ['COLORLAB_PRELOAD'] = '1'\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()\n"
+        "assert not at.exception\n"
+        "t = next(t for t in threading.enumerate() if t.name == 'colorlab-preload')\n"
+        "t.join(300)\n"
+        "print('keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True"

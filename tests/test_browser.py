@@ -7,6 +7,7 @@ It clicks through the pages as a student would, takes the README's screenshots (
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -31,6 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # A fake camera that grants itself: st.camera_input gets a test pattern.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 #: Where the screenshots go. ``COLORLAB_SCREENSHOTS=docs`` retakes the README's (a path relative to the checkout,
 #: or absolute); by default a temporary folder, so the test command leaves the checkout as it found it.
@@ -39,7 +43,10 @@ SHOTS = (
     if os.environ.get("COLORLAB_SCREENSHOTS")
     else Path(tempfile.gettempdir()) / "colorlab-screenshots"
 )
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT = {"width": 1280, "height": 800}  # a classroom projector
+PAGES = ["Home", "ANN (numpy)", "CNN (Keras)", "Comparison"]
+#: Words of the developers that a student must not meet outside a "Technical details" expander.
+INTERNAL_WORDS = ["gate", "told", "squashed", "oracle", "huber", "film", "round", "rule", "u-net"]
 WAIT_MS = 180_000  # generous: CI has two shared cores
 
 
@@ -61,7 +68,7 @@ def server():
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}  # as a real server starts
     log = (
         open(ROOT / ".pytest_cache" / "streamlit-browser-test.log", "w")
         if (ROOT / ".pytest_cache").is_dir()
@@ -99,13 +106,14 @@ def chromium_browser():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        b.new_context().close()
         yield b
         b.close()
 
 
 @pytest.fixture
 def app_page(chromium_browser):
-    context = chromium_browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    context = chromium_browser.new_context(viewport=VIEWPORT, device_scale_factor=1, permissions=["camera"])
     pg = context.new_page()
     pg.set_default_timeout(WAIT_MS)
     yield pg
@@ -132,73 +140,111 @@ def _shot(page, name: str, max_height: int = 4200) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
-def test_home_page_renders(server, app_page):
+def _in_view(page, locator) -> None:
+    """The element lies wholly inside the 1280x800 viewport, without scrolling."""
+    locator.wait_for()
+    box = locator.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["y"] >= 0, box
+    assert box["x"] + box["width"] <= VIEWPORT["width"] + 1 and box["y"] + box["height"] <= VIEWPORT["height"] + 1, box
+
+
+def _no_internal_words(page) -> None:
+    """None of the developers' words shows outside an expander (main area and sidebar)."""
+    text = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=stMain], [data-testid=stSidebar]')].map(root => {
+            const copy = root.cloneNode(true);
+            copy.querySelectorAll('[data-testid=stExpander]').forEach(e => e.remove());
+            return copy.textContent; }).join(' ')"""
+    ).lower()
+    found = [w for w in INTERNAL_WORDS if re.search(rf"\b{re.escape(w)}\b", text)]
+    assert not found, f"internal words on screen: {found}"
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_home_page_renders_with_exactly_four_pages(server, app_page):
     page = app_page
     t0 = time.perf_counter()
     page.goto(server)
     page.get_by_role("heading", name="Colorization Lab").wait_for()
     first_paint = time.perf_counter() - t0
-    page.get_by_text("Built-in samples").wait_for()
-    page.locator('[data-testid="stImage"] img').nth(5).wait_for()
-    gallery = time.perf_counter() - t0
-    print(
-        f"\n[timing] home page: title and text {first_paint:.2f} s, whole gallery {gallery:.2f} s "
-        "after the server was ready (target <= 3 s; the first visit also loads the samples)"
-    )
+    page.locator('[data-testid="stImage"] img').nth(7).wait_for()
+    whole = time.perf_counter() - t0
+    print(f"\n[timing] home page first paint {first_paint:.2f} s, with all pictures {whole:.2f} s (target <= 2 s)")
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    links.nth(3).wait_for()
+    assert [t.strip().splitlines()[-1] for t in links.all_inner_texts()] == PAGES  # (after the icon)
     _idle(page)
-    assert page.get_by_text("Device").first.is_visible()
+    _no_internal_words(page)
     _shot(page, "home.png")
 
 
-def test_ann_page_trains_on_sample_and_on_upload(server, app_page, tmp_path):
+def test_ann_trains_live_with_the_result_in_view(server, app_page, tmp_path):
     page = app_page
     page.goto(f"{server}/ann")
     page.get_by_role("button", name="Train", exact=True).wait_for()
     _idle(page)
-
-    # 30 epochs on coffee (the default sample), click to final metrics.
-    epochs = page.get_by_label("Epochs", exact=True)
+    _no_internal_words(page)
+    epochs = page.get_by_label("Epochs (passes over the pixels)")
     epochs.fill("30")
     epochs.press("Tab")
     t0 = time.perf_counter()
     page.get_by_role("button", name="Train", exact=True).click()
-    status = page.get_by_text("Finished: 30 of 30 epochs")
+    status = page.get_by_text("of 30 epochs in")
     status.wait_for()
     elapsed = time.perf_counter() - t0
-    print(f"\n[timing] ANN 30 epochs on coffee (400x600), click to final metrics: {elapsed:.2f} s (target <= 10 s)")
-    print(f"[timing] the page says: {status.inner_text()}")
-    page.get_by_text("Seed difference").first.wait_for()
+    said = status.inner_text()
+    training = float(re.search(r"in ([0-9.]+) s of training", said).group(1))
+    print(
+        f"\n[timing] ANN 30 epochs on coffee (600x400), click to final result {elapsed:.2f} s; training alone "
+        f"{training:.2f} s; ratio {elapsed / training:.2f} (target <= 1.5 and <= 10 s)\n[timing] the page says: {said}"
+    )
+    result = page.locator('[data-testid="stImage"]').nth(1)
+    _in_view(page, result)
     _idle(page)
-    _shot(page, "ann.png")
-    tabs = page.locator('[data-testid="stTabs"]').first
-    for tab, name in (
-        ("Error heatmap", "ann_heatmap.png"),
-        ("Confusion matrices", "ann_confusion.png"),
-        ("First-layer weights", "ann_weights.png"),
-    ):
+    _no_internal_words(page)
+    _no_exception(page)
+    page.screenshot(path=str(_shots() / "ann.png"))
+    for tab, name in (("Where it errs", "ann_heatmap.png"), ("What it learnt", "ann_weights.png")):
         page.get_by_role("tab", name=tab).click()
         page.locator('[data-testid="stTabs"] .js-plotly-plot:visible').first.wait_for()
         page.wait_for_timeout(800)
-        tabs.screenshot(path=str(SHOTS / name))
+        page.locator('[data-testid="stTabs"]').first.screenshot(path=str(_shots() / name))
 
-    # Upload a photo of our own and train a few epochs on it.
-    rng = np.random.default_rng(1)
-    y, x = np.mgrid[0:120, 0:160]
-    img = np.stack([x * 1.5, y * 2.0, 255 - x], axis=-1) + rng.normal(0, 6, (120, 160, 3))
-    path = tmp_path / "my_photo.png"
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
-    page.locator('input[type="file"]').first.set_input_files(str(path))
-    page.get_by_text("Working size: 160×120").wait_for()
+
+def test_ann_survives_the_header_stop_and_the_page_stop_keeps_the_model(server, app_page):
+    page = app_page
+    page.goto(f"{server}/ann")
+    page.get_by_role("button", name="Train", exact=True).wait_for()
     _idle(page)
-    epochs.fill("3")
+    epochs = page.get_by_label("Epochs (passes over the pixels)")
+    epochs.fill("400")
     epochs.press("Tab")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Finished: 3 of 3 epochs").wait_for()
-    page.get_by_text("on 'my_photo.png'").wait_for()
-    assert page.get_by_text("Seed difference").first.is_visible()
-    assert page.get_by_text("generated right half").is_visible()
-    assert page.locator('[data-testid="stImage"] img').count() >= 4
-    assert page.locator('[data-testid="stException"]').count() == 0
+    _epoch_at_least(page, 2, 400)
+    # Streamlit's own Stop, in the header, shows only while a script runs; training runs in the background,
+    # so press it whenever it shows during a few seconds of training.
+    header_stop = page.locator('[data-testid="stStatusWidget"] button', has_text="Stop")
+    pressed, end = 0, time.monotonic() + 5
+    while time.monotonic() < end:
+        if header_stop.count() and header_stop.first.is_visible():
+            try:
+                header_stop.first.click(timeout=300)
+                pressed += 1
+            except Exception:  # noqa: BLE001 - it vanished as the short script run ended
+                pass
+        page.wait_for_timeout(25)
+    print(f"\n[info] Streamlit's header Stop pressed {pressed} time(s) during training")
+    # The page is still live: the run goes on, and the page's own Stop ends it with the model kept.
+    now = _epoch_now(page, 400)
+    _epoch_at_least(page, now + 2, 400)
+    page.locator(".st-key-ann_stop button").click()
+    page.get_by_text(re.compile(r"\d+ of 400 epochs in")).wait_for()
+    assert page.get_by_text("Colour error").first.is_visible()
+    _no_exception(page)
 
 
 def _epoch_at_least(page, n: int, of: int) -> None:
@@ -213,63 +259,101 @@ def _epoch_now(page, of: int) -> int:
     )
 
 
-def test_ann_knob_change_during_training_keeps_the_run_and_stop_keeps_the_result(server, app_page):
+def _shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def _colorize(page, n: int) -> float:
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Colorize", exact=True).click()
+    page.get_by_text(f"(colorization #{n} in this session)").wait_for()
+    page.locator(".ba img.after").wait_for()
+    return time.perf_counter() - t0
+
+
+def test_cnn_colorizes_in_view_and_takes_hints_by_clicking(server, app_page):
     page = app_page
-    page.goto(f"{server}/ann")
-    page.get_by_role("button", name="Train", exact=True).wait_for()
+    page.goto(server)  # the first page starts loading TensorFlow in the background
+    page.get_by_role("heading", name="Colorization Lab").wait_for()
+    page.wait_for_timeout(5000)  # a teacher's few seconds on the home page
+    t0 = time.perf_counter()
+    page.goto(f"{server}/cnn")
+    button = page.get_by_role("button", name="Colorize", exact=True)
+    button.wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith("
+        "'Colorize') && !b.disabled)"
+    )
+    ready = time.perf_counter() - t0
     _idle(page)
-    epochs = page.get_by_label("Epochs", exact=True)
-    epochs.fill("400")
-    epochs.press("Tab")
-    page.get_by_role("button", name="Train", exact=True).click()
-    _epoch_at_least(page, 2, 400)
-    # Move a knob mid-run: the form holds it until "Train", so the run goes on.
-    seed = page.get_by_label("Seed", exact=True)
-    seed.fill("7")
-    seed.press("Tab")
-    now = _epoch_now(page, 400)
-    _epoch_at_least(page, now + 2, 400)
-    page.locator(".st-key-ann_stop button").click()  # our Stop (the header has Streamlit's own)
-    page.get_by_text("Training stopped after epoch").wait_for()
-    page.get_by_text("Stopped early:").wait_for()
-    assert page.get_by_text("Seed difference").first.is_visible()
-    assert page.locator('[data-testid="stException"]').count() == 0
+    _no_internal_words(page)
+    times = [_colorize(page, 1)]
+    _idle(page)
+    times.append(_colorize(page, 2))
+    _idle(page)
+    print(f"\n[timing] CNN page ready on its first visit (after 5 s on home): {ready:.2f} s (target <= 3 s)")
+    print(f"[timing] CNN colorize chelsea, click to image: {times[0]:.2f} s, then {times[1]:.2f} s (target <= 1.5 s)")
+    _in_view(page, page.locator(".ba"))
+    _no_internal_words(page)
+    _no_exception(page)
+    page.screenshot(path=str(_shots() / "cnn.png"))
+
+    page.get_by_text("Add colour hints by clicking").click()
+    canvas = page.locator("canvas").last
+    canvas.wait_for()
+    _idle(page)
+    box = canvas.bounding_box()
+    hint_times = []
+    for i, (fx, fy) in enumerate(((0.3, 0.35), (0.7, 0.6))):
+        old = page.locator(".ba img.after").get_attribute("src")
+        t0 = time.perf_counter()
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        page.get_by_text(f"with {i + 1} hint").wait_for()
+        while page.locator(".ba img.after").get_attribute("src") == old:  # (inside the component's shadow root)
+            page.wait_for_timeout(20)
+        hint_times.append(time.perf_counter() - t0)
+        _idle(page)
+    print(f"[timing] hint click to updated image: {hint_times[0]:.2f} s, {hint_times[1]:.2f} s (target <= 1.5 s)")
+    assert page.get_by_role("button", name="Remove").count() == 2
+    _in_view(page, page.locator(".ba"))
+    page.screenshot(path=str(_shots() / "cnn_hints.png"))
+    page.get_by_role("button", name="Clear hints").click()
+    page.get_by_role("button", name="Remove").first.wait_for(state="detached")
+    _no_exception(page)
 
 
-def test_cnn_page_colorizes_a_1024_upload_with_a_pretrained_model(server, app_page, tmp_path):
+def test_cnn_camera_photo_and_a_gray_upload(server, app_page, tmp_path):
     page = app_page
-    from core.cnn.store import committed_models
-    from core.images import load_sample, resize
-
-    assert committed_models(), "no committed CNN model in models/"
-    path = tmp_path / "astronaut_1024.png"
-    Image.fromarray(resize(load_sample("astronaut"), (1024, 1024))).save(path)
-
     page.goto(f"{server}/cnn")
     page.get_by_role("button", name="Colorize", exact=True).wait_for()
     _idle(page)
-    page.locator('input[type="file"]').first.set_input_files(str(path))
-    page.get_by_text("astronaut_1024.png").first.wait_for()
+    page.get_by_text("…or take a photo with the camera").click()
+    page.get_by_role("button", name="Take Photo").click()
+    page.get_by_text("'camera photo'").wait_for()
     _idle(page)
-    times, said = [], []
-    for n in (1, 2):  # the page loaded TensorFlow and the model when it opened; time two clicks
-        t0 = time.perf_counter()
-        page.get_by_role("button", name="Colorize", exact=True).click()
-        done = page.get_by_text(f"(colorization #{n} in this session)")
-        done.wait_for()
-        page.get_by_text("colorized by").last.wait_for()
-        times.append(time.perf_counter() - t0)
-        said.append(done.inner_text())
-        _idle(page)
-    print(
-        f"\n[timing] CNN colorize of a 1024x1024 upload, click to image: {times[0]:.2f} s first click, "
-        f"{times[1]:.2f} s second (target <= 3 s)\n[timing] the page says: {said[-1]}"
-    )
-    assert page.locator('[data-testid="stException"]').count() == 0
-    _shot(page, "cnn.png")
+    _colorize(page, 1)
+    _idle(page)
+    _no_exception(page)
+    page.screenshot(path=str(_shots() / "cnn_camera.png"))
+
+    # A truly gray photo: colorized, but no scores, and the page says why.
+    rng = np.random.default_rng(3)
+    gray = np.clip(np.add.outer(np.arange(96) * 2.0, np.arange(128)) + rng.normal(0, 5, (96, 128)), 0, 255)
+    path = tmp_path / "grandma.png"
+    Image.fromarray(np.repeat(gray.astype(np.uint8)[..., None], 3, axis=2)).save(path)
+    page.get_by_text("…or take a photo with the camera").click()  # back to uploads
+    _idle(page)
+    page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(path))
+    page.get_by_text("'grandma.png'").wait_for()
+    _idle(page)
+    _colorize(page, 2)
+    page.get_by_text("no true colours to compare against").wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 0  # no scores
+    _no_exception(page)
 
 
-def test_cnn_train_now_on_uploads_and_stop_keeps_the_model(server, app_page, tmp_path):
+def test_cnn_train_now_result_in_view_and_stop_keeps_the_model(server, app_page, tmp_path):
     page = app_page
     paths = []
     for i in range(4):
@@ -283,21 +367,22 @@ def test_cnn_train_now_on_uploads_and_stop_keeps_the_model(server, app_page, tmp
     page.get_by_role("button", name="Train CNN", exact=True).wait_for()
     _idle(page)
     page.get_by_text("photos uploaded together", exact=True).click()
-    page.locator('input[type="file"]').nth(1).set_input_files(paths)
+    page.locator('[data-testid="stMain"] input[type="file"]').first.set_input_files(paths)
     page.get_by_text("set_3.png").wait_for()
     steps = page.get_by_label("Steps", exact=True)
     steps.fill("5000")
     steps.press("Tab")
     page.get_by_role("button", name="Train CNN", exact=True).click()
     page.wait_for_function("() => /step (\\d+)\\/5000/.test(document.body.innerText)")
+    _in_view(page, page.locator('[data-testid="stProgress"]').last)
     page.locator(".st-key-cnn_stop button").click()
     page.get_by_text("stopped at step").wait_for()
     _idle(page)
     assert page.get_by_role("button", name="Colorize", exact=True).is_visible()
-    assert page.locator('[data-testid="stException"]').count() == 0
+    _no_exception(page)
 
 
-def test_comparison_page_renders_its_table(server, app_page):
+def test_comparison_page_explains_its_table(server, app_page):
     page = app_page
     page.goto(f"{server}/compare")
     page.get_by_role("button", name="Compare", exact=True).wait_for()
@@ -306,13 +391,14 @@ def test_comparison_page_renders_its_table(server, app_page):
     epochs.fill("5")
     epochs.press("Tab")
     page.get_by_role("button", name="Compare", exact=True).click()
-    page.get_by_text("Metrics in common units").wait_for()
     table = page.locator('[data-testid="stTable"]').first
     table.wait_for()
     text = table.inner_text()
-    for row in ("ANN (numpy)", "CNN (pre-trained", "baseline: lookup"):
+    for row in ("ANN (numpy)", "CNN ('general')", "baseline: lookup"):
         assert row in text
-    assert "The report's figures" in page.inner_text("body")
+    assert page.get_by_text("fitted on the left half of this very photo").is_visible()
+    _in_view(page, page.locator('[data-testid="stImage"]').nth(2))
     _idle(page)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    _shot(page, "compare.png")
+    _no_internal_words(page)
+    _no_exception(page)
+    page.screenshot(path=str(_shots() / "compare.png"))

@@ -78,8 +78,10 @@ def hint_controls(key: str, photo: np.ndarray, photo_id, colour: str) -> list:
         height=h,
         initial_drawing=ss.get(f"{key}_hint_initial"),
         key=f"{key}_canvas_{n}",
+        on_change=lambda: ss.update({f"{key}_canvas_sent": True}),
     )
-    if result.json_data is not None:
+    # Only a drawing the browser sent replaces the hints (before that the canvas returns its initial drawing).
+    if ss.pop(f"{key}_canvas_sent", False) and result.json_data is not None:
         objs = [o for o in result.json_data.get("objects", []) if o.get("type", "").lower() == "circle"]
         ss[f"{key}_hint_objs"] = objs
     st.caption("Click the gray photo to place a hint in the chosen colour.")

@@ -109,7 +109,7 @@ def show_image_error(exc: Exception, what: str = "This file cannot be used") -> 
 
 
 def _source_picked(key: str, source: str) -> None:
-    st.session_state[f"{key}_source"] = source
+    st.session_state[f"{key}_photo_source"] = source
     if source == "sample":
         # A sample picked after an upload replaces it: a fresh uploader drops the old (maybe broken) file.
         st.session_state[f"{key}_upload_n"] = st.session_state.get(f"{key}_upload_n", 0) + 1
@@ -138,7 +138,7 @@ def image_input(
     used (a plain-words error has been shown).
     """
     ss = st.session_state
-    ss.setdefault(f"{key}_source", "sample")
+    ss.setdefault(f"{key}_photo_source", "sample")
     box = st.sidebar if container is None else container
     with box:
         st.markdown("**Photo**")
@@ -153,7 +153,7 @@ def image_input(
         uploaded = st.file_uploader(
             "…or upload your own",
             type=UPLOAD_TYPES,
-            key=f"{key}_upload_{ss.get(f'{key}_upload_n', 0)}",
+            key=f"{key}_upload" + (f"_{n}" if (n := ss.get(f"{key}_upload_n", 0)) else ""),
             on_change=_source_picked,
             args=(key, "upload"),
             help="JPEG, PNG, WebP, BMP, TIFF or GIF, up to 50 MB. It stays in your browser session only.",
@@ -161,7 +161,7 @@ def image_input(
         shot = None
         if camera and st.toggle("…or take a photo with the camera", key=f"{key}_use_camera"):
             shot = st.camera_input("Camera", key=f"{key}_camera", on_change=_source_picked, args=(key, "camera"))
-    source = ss[f"{key}_source"]
+    source = ss[f"{key}_photo_source"]
     chosen = {"upload": uploaded, "camera": shot}.get(source)
     if chosen is not None:
         try:
