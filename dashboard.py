@@ -3,8 +3,9 @@
 The entry point only sets up the page and the navigation (``st.navigation``);
 each page lives in ``pages/`` and calls ``core`` for every model and metric. Once
 ``st.navigation`` runs, Streamlit ignores its automatic discovery of ``pages/``, so the sidebar
-lists exactly the four pages named here.
-TensorFlow is imported only by the CNN parts, so home and ANN open fast.
+lists exactly the four pages named here (each page sends a fresh server's very first visitor
+through this file; see ``ui/server.py``). TensorFlow is imported only by the CNN parts and, after
+the first page is drawn, by a background preload.
 """
 
 import os
@@ -12,6 +13,9 @@ import threading
 
 import streamlit as st
 
+from ui.server import keep_keras_session
+
+keep_keras_session()
 st.set_page_config(page_title="Colorization Lab", page_icon=":material/palette:", layout="wide")
 
 PAGES = [

@@ -114,8 +114,20 @@ def _table(headers: list[str], rows: list[list]) -> str:
 
 
 def _load(source, max_side=None):
-    from .images import fit_within, load_image
+    """A photo by path, by built-in sample name, or by name in the data folder's ``single/`` (``beach``,
+    ``beach.png``), in that order."""
+    from pathlib import Path
 
+    from .datasets import data_root
+    from .images import SAMPLES, fit_within, load_image
+
+    if isinstance(source, str) and not Path(source).exists() and Path(source).stem not in SAMPLES:
+        root = data_root(required=False)
+        name = Path(source).name
+        for candidate in (root / "single" / name, root / "single" / f"{name}.png") if root else ():
+            if candidate.is_file():
+                source = str(candidate)
+                break
     return fit_within(load_image(source), max_side)
 
 

@@ -29,6 +29,7 @@ from ui.common import (
     working_copy,
 )
 from ui.jobs import Job
+from ui.server import use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "ann"  # session-state and widget key prefix of this page
@@ -236,46 +237,54 @@ def _results(stored: dict) -> None:
             + "."
         )
 
-    tabs = st.tabs(["Scores", "Training curves", "Where it errs", "Confusion", "What it learnt", "Downloads"])
-    with tabs[0]:
-        rows = [
-            {
-                "colorizer": "this network",
-                SCORES["seed_difference"].name: fmt(res.seed_difference),
-                SCORES["l1_difference"].name: fmt(res.l1_difference),
-            }
-        ]
-        rows += [
-            {
-                "colorizer": f"baseline: {k}",
-                SCORES["seed_difference"].name: fmt(b["seed_difference"]),
-                SCORES["l1_difference"].name: fmt(b["l1_difference"]),
-            }
-            for k, b in res.baselines.items()
-        ]
-        st.table(pd.DataFrame(rows).set_index("colorizer"))
-        st.caption(
-            score_help("seed_difference", "l1_difference") + "  \nBaselines: **gray** leaves the photo "
-            "gray, **mean** paints the training part's mean colour, **lookup** gives each gray value the "
-            "colour it had most often in the training part."
-        )
-    with tabs[1]:
-        if res.history:
+    names = ["Scores", "Training curves", "Where it errs", "Confusion", "What it learnt", "Downloads"]
+    tabs = st.tabs(names, key=f"{K}_tab", on_change="rerun")  # only the open tab is drawn
+    if tabs[0].open:
+        with tabs[0]:
+            rows = [
+                {
+                    "colorizer": "this network",
+                    SCORES["seed_difference"].name: fmt(res.seed_difference),
+                    SCORES["l1_difference"].name: fmt(res.l1_difference),
+                }
+            ]
+            rows += [
+                {
+                    "colorizer": f"baseline: {k}",
+                    SCORES["seed_difference"].name: fmt(b["seed_difference"]),
+                    SCORES["l1_difference"].name: fmt(b["l1_difference"]),
+                }
+                for k, b in res.baselines.items()
+            ]
+            st.table(pd.DataFrame(rows).set_index("colorizer"))
+            st.caption(
+                score_help("seed_difference", "l1_difference") + "  \nBaselines: **gray** leaves the photo "
+                "gray, **mean** paints the training part's mean colour, **lookup** gives each gray value the "
+                "colour it had most often in the training part."
+            )
+    if tabs[1].open and res.history:
+        with tabs[1]:
             st.plotly_chart(charts.ann_curves(res.history, cfg.epochs), key=f"{K}_curves")
             st.caption(
                 "Between epochs the colour error is measured on 4,096 random pixels of each part; "
                 "the scores above use every pixel."
             )
-    with tabs[2]:
-        st.plotly_chart(
-            charts.heatmap(res.error_map, f"Colour error per pixel on the {part}", "steps"), key=f"{K}_err", theme=None
-        )
-    with tabs[3]:
-        st.plotly_chart(charts.confusion(res.confusion), key=f"{K}_conf")
-    with tabs[4]:
-        st.plotly_chart(charts.first_layer(res.first_layer_weights, cfg.window), key=f"{K}_weights")
-    with tabs[5]:
-        _downloads(stored, res, split)
+    if tabs[2].open:
+        with tabs[2]:
+            st.plotly_chart(
+                charts.heatmap(res.error_map, f"Colour error per pixel on the {part}", "steps"),
+                key=f"{K}_err",
+                theme=None,
+            )
+    if tabs[3].open:
+        with tabs[3]:
+            st.plotly_chart(charts.confusion(res.confusion), key=f"{K}_conf")
+    if tabs[4].open:
+        with tabs[4]:
+            st.plotly_chart(charts.first_layer(res.first_layer_weights, cfg.window), key=f"{K}_weights")
+    if tabs[5].open:
+        with tabs[5]:
+            _downloads(stored, res, split)
     with st.expander("Technical details"):
         st.markdown(f"Recipe: `{cfg}`")
 
@@ -297,6 +306,7 @@ def _downloads(stored, res, split) -> None:
 
 # --------------------------------------------------------------------------- page
 
+use_dashboard_navigation()  # a fresh server's first visit straight to this page
 st.title("ANN: a numpy colorizer, trained live")
 st.markdown(
     "A small network learns the colours of one part of a photo from its gray values, then paints the "

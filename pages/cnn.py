@@ -17,6 +17,7 @@ from ui.before_after import before_after
 from ui.cnn_parts import card_details, gallery_section, hint_controls, train_section
 from ui.common import display_copy, fmt, friendly_errors, image_input, metrics_downloads, png_download, show_image
 from ui.scoring import ab_baseline_predictions, cnn_colorize, committed_model_names, lab_scores, pretrained_model
+from ui.server import use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "cnn"
@@ -100,6 +101,7 @@ def _score_table(done: dict) -> None:
 
 # --------------------------------------------------------------------------- page
 
+use_dashboard_navigation()  # a fresh server's first visit straight to this page
 st.title("CNN: colorize any photo")
 st.markdown(
     "A convolutional network looks at the lightness of a photo and paints in its colours. Pick a photo "

@@ -22,6 +22,7 @@ from core.report import REPORT_ANN, REPORT_FIGURES
 from core.splits import make_split
 from ui.common import fmt, friendly_errors, image_input, png_download, sample_image, show_image, working_copy
 from ui.scoring import ab_baseline_predictions, cnn_colorize, committed_model_names, common_scores, pretrained_model
+from ui.server import use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "cmp"
@@ -124,6 +125,7 @@ def _compare(work, how, other, epochs, ann_choice, cnn_choice, photo_name) -> No
 
 # --------------------------------------------------------------------------- page
 
+use_dashboard_navigation()  # a fresh server's first visit straight to this page
 st.title("Comparison: ANN and CNN on the same photo")
 st.markdown(
     "Both colorizers see the same gray photo and are scored on the same part of it, beside three "

@@ -5,8 +5,10 @@ import streamlit as st
 from core.color import gray2rgb, rgb2gray
 from core.images import SAMPLES
 from ui.common import device_summary, library_versions, sample_image, sample_thumbnail, show_image
+from ui.server import use_dashboard_navigation
 from ui.words import SCORES
 
+use_dashboard_navigation()  # a fresh server's first visit straight to this page
 st.title("Colorization Lab")
 st.markdown(
     "Two computer programs learn to paint the colours back into black-and-white photos; you train them, "

@@ -78,6 +78,9 @@ def test_short_training_on_sample_shows_metrics_table_and_downloads():
         "colorized by the network (scored on the right half)",
         "the real colours, in 4 levels",
     ]
+    assert not at.get("download_button")  # only the open tab is drawn: "Scores"
+    at.session_state["ann_tab"] = "Downloads"
+    at.run()
     dl = [e for e in at.get("download_button")]
     assert len(dl) == 3  # PNG, JSON, CSV
     assert at.session_state["ann_result"]["result"].epochs_run == 20
@@ -185,6 +188,8 @@ def test_training_survives_other_clicks_and_stop_keeps_the_model_so_far():
 
 def test_full_resolution_colorize_after_training_on_a_scaled_copy():
     at = train(ann_page(), epochs=1, side=96)
+    at.session_state["ann_tab"] = "Downloads"
+    at.run()
     button = at.button(key="ann_full_btn")
     assert "600×400" in button.label
     button.click().run()

@@ -6,6 +6,7 @@ It clicks through the pages as a student would, takes the README's screenshots (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -56,9 +57,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    """Start ``streamlit run dashboard.py`` on a free port; yield its URL once healthy."""
+@contextlib.contextmanager
+def _serve():
+    """Run ``streamlit run dashboard.py`` on a free port; yield its URL once healthy."""
     port = _free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
@@ -70,32 +71,39 @@ def server():
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}  # as a real server starts
     log = (
-        open(ROOT / ".pytest_cache" / "streamlit-browser-test.log", "w")
+        open(ROOT / ".pytest_cache" / f"streamlit-browser-test-{port}.log", "w")
         if (ROOT / ".pytest_cache").is_dir()
         else subprocess.DEVNULL
     )
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start (exit code {proc.poll()})")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    if log is not subprocess.DEVNULL:
-        log.close()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start (exit code {proc.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log is not subprocess.DEVNULL:
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with _serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +188,19 @@ def test_home_page_renders_with_exactly_four_pages(server, app_page):
     _idle(page)
     _no_internal_words(page)
     _shot(page, "home.png")
+
+
+def test_a_fresh_servers_first_visit_straight_to_a_page_lists_the_four_pages(app_page):
+    """Streamlit would serve ``pages/cnn.py`` on its own (with its automatic page list) to a fresh server's
+    very first visitor; the page sends that visitor through ``dashboard.py``."""
+    with _serve() as url:
+        page = app_page
+        page.goto(f"{url}/cnn")
+        page.get_by_role("button", name="Colorize", exact=True).wait_for()
+        _idle(page)
+        links = page.locator('[data-testid="stSidebarNav"] a')
+        assert [t.strip().splitlines()[-1] for t in links.all_inner_texts()] == PAGES
+        _no_exception(page)
 
 
 def test_ann_trains_live_with_the_result_in_view(server, app_page, tmp_path):
@@ -329,6 +350,10 @@ def test_cnn_camera_photo_and_a_gray_upload(server, app_page, tmp_path):
     page.get_by_role("button", name="Colorize", exact=True).wait_for()
     _idle(page)
     page.get_by_text("…or take a photo with the camera").click()
+    _idle(page)
+    page.wait_for_function(  # the fake camera's stream is playing
+        "() => [...document.querySelectorAll('video')].some(v => v.readyState >= 2 && v.videoWidth > 0)"
+    )
     page.get_by_role("button", name="Take Photo").click()
     page.get_by_text("'camera photo'").wait_for()
     _idle(page)
@@ -370,10 +395,10 @@ def test_cnn_train_now_result_in_view_and_stop_keeps_the_model(server, app_page,
     page.locator('[data-testid="stMain"] input[type="file"]').first.set_input_files(paths)
     page.get_by_text("set_3.png").wait_for()
     steps = page.get_by_label("Steps", exact=True)
-    steps.fill("5000")
+    steps.fill("500")
     steps.press("Tab")
     page.get_by_role("button", name="Train CNN", exact=True).click()
-    page.wait_for_function("() => /step (\\d+)\\/5000/.test(document.body.innerText)")
+    page.wait_for_function("() => /step (\\d+)\\/500/.test(document.body.innerText)")
     _in_view(page, page.locator('[data-testid="stProgress"]').last)
     page.locator(".st-key-cnn_stop button").click()
     page.get_by_text("stopped at step").wait_for()

@@ -101,3 +101,15 @@ def test_bench_ann_json():
 def test_help_and_unknown():
     assert run("--help").returncode == 0
     assert run("frobnicate").returncode == 2
+
+
+def test_image_names_resolve_from_the_data_folders_single(data_dir, monkeypatch):
+    """README examples such as ``ann --image beach.png`` work from any folder."""
+    from core.cli import _load
+    from core.images import load_image
+
+    monkeypatch.setenv("COLORLAB_DATA", str(data_dir))
+    monkeypatch.chdir(data_dir.parent)  # no beach.png here
+    expected = load_image(data_dir / "single" / "beach.png")
+    assert _load("beach.png").shape == expected.shape
+    assert _load("beach").shape == expected.shape

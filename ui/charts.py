@@ -28,7 +28,7 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
-def _round_axis(fig: go.Figure, values, *, secondary_y: bool | None = None) -> None:
+def _round_axis(fig: go.Figure, values, *, axis: str = "yaxis") -> None:
     """Ticks at round numbers (0.05, 0.1, 0.2, 0.5, …) for the range the values span."""
     finite = [float(v) for v in values if v is not None and np.isfinite(v)]
     if not finite:
@@ -40,12 +40,15 @@ def _round_axis(fig: go.Figure, values, *, secondary_y: bool | None = None) -> N
         if span / (m * step) <= 6:
             step *= m
             break
-    kw = {} if secondary_y is None else {"secondary_y": secondary_y}
-    fig.update_yaxes(range=[lo, float(np.ceil(hi / step) * step)], dtick=float(step), tickformat="~g", **kw)
+    fig.update_layout(
+        {axis: {"range": [lo, float(np.ceil(hi / step) * step)], "dtick": float(step), "tickformat": "~g"}}
+    )
 
 
 def ann_curves(history: list[dict], epochs: int | None = None) -> go.Figure:
-    """Loss (left axis) and train/test difference (right axis) per epoch.
+    """Loss (left axis) and the colour error on both parts (right axis) per epoch.
+
+    Built without ``make_subplots`` (a tenth of the time), since the live view redraws it twice a second.
 
     Parameters
     ----------
@@ -53,29 +56,24 @@ def ann_curves(history: list[dict], epochs: int | None = None) -> go.Figure:
     epochs : planned number of epochs, fixes the x range while training
     """
     ep = [h["epoch"] for h in history]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = go.Figure()
     fig.add_trace(go.Scatter(x=ep, y=[h["loss"] for h in history], name="loss", mode="lines", line={"width": 3}))
-    fig.add_trace(
-        go.Scatter(x=ep, y=[h["train_difference"] for h in history], name="colour error, training part", mode="lines"),
-        secondary_y=True,
+    for key, name, width in (
+        ("train_difference", "colour error, training part", 2),
+        ("test_difference", "colour error, test part", 3),
+    ):
+        fig.add_trace(
+            go.Scatter(x=ep, y=[h[key] for h in history], name=name, mode="lines", line={"width": width}, yaxis="y2")
+        )
+    fig.update_layout(
+        xaxis={"title": {"text": "epoch"}, "range": [0, max(epochs or 1, max(ep, default=1))]},
+        yaxis={"title": {"text": "loss"}},
+        yaxis2={"title": {"text": "colour error (steps)"}, "overlaying": "y", "side": "right", "showgrid": False},
+        legend={"orientation": "h", "y": -0.3},
     )
-    fig.add_trace(
-        go.Scatter(
-            x=ep,
-            y=[h["test_difference"] for h in history],
-            name="colour error, test part",
-            mode="lines",
-            line={"width": 3},
-        ),
-        secondary_y=True,
-    )
-    fig.update_xaxes(title_text="epoch", range=[0, max(epochs or 1, max(ep, default=1))])
-    fig.update_layout(legend={"orientation": "h", "y": -0.3})
     fig = _layout(fig, "Training curves")
-    _round_axis(fig, [h["loss"] for h in history], secondary_y=False)
-    _round_axis(fig, [h[k] for h in history for k in ("train_difference", "test_difference")], secondary_y=True)
-    fig.update_yaxes(title_text="loss", secondary_y=False)
-    fig.update_yaxes(title_text="colour error (steps)", secondary_y=True, showgrid=False)
+    _round_axis(fig, [h["loss"] for h in history], axis="yaxis")
+    _round_axis(fig, [h[k] for h in history for k in ("train_difference", "test_difference")], axis="yaxis2")
     return fig
 
 

@@ -262,8 +262,23 @@ def train_section(key: str) -> None:
     root = data_root(required=False)
     scenarios = list_scenarios(root) if root else []
     with st.expander("Train a CNN now", expanded=job is not None or ss.get(f"{key}_trained") is not None):
+        if job is not None:  # the live view sits above the form, where the eye already is
+            _live(key)
+        err = ss.pop(f"{key}_train_error", None)
+        if err:
+            st.error(f"Training did not work: {err}")
+        trained = ss.get(f"{key}_trained")
+        if trained is not None and job is None:
+            (st.warning if trained["stopped"] else st.success)(f"Model {trained['label']}: {trained['message']}.")
+            if trained["history"]:
+                st.plotly_chart(charts.accuracy_curves(trained["history"], steps=None), key=f"{key}_curves")
+            st.caption("Pick 'trained now, in this session' as the model in the sidebar to colorize with it.")
+            with st.expander("Technical details of the model trained now"):
+                card_details(trained["card"])
         with st.form(f"{key}_train_form"):
-            st.markdown("Teach the general model one kind of scene, or train the report's network from scratch.")
+            c_btn, c_txt = st.columns([1, 3], vertical_alignment="center")
+            clicked = c_btn.form_submit_button("Train CNN", type="primary", disabled=job is not None)
+            c_txt.markdown("Teach the general model one kind of scene, or train the report's network from scratch.")
             sources = (["scenario"] if scenarios else []) + ["uploads"]
             source = st.radio(
                 "Photos",
@@ -291,8 +306,8 @@ def train_section(key: str) -> None:
             )
             steps = st.number_input("Steps", min_value=1, max_value=20000, value=150, step=50, key=f"{key}_steps")
             seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key=f"{key}_seed")
-            clicked = st.form_submit_button("Train CNN", type="primary")
         if clicked and job is None:
+            started = False
             with friendly_errors("Training the CNN"):
                 config = recipe(which, steps=int(steps), seed=int(seed))
                 if source == "scenario":
@@ -305,18 +320,7 @@ def train_section(key: str) -> None:
                     from core.datasets import from_images
 
                     dataset = from_images(uploads)
-                ss[f"{key}_job"] = job = _start_training(config, dataset, f"trained now on '{dataset.name}'")
-        if job is not None:
-            _live(key)
-            return
-        err = ss.pop(f"{key}_train_error", None)
-        if err:
-            st.error(f"Training did not work: {err}")
-        trained = ss.get(f"{key}_trained")
-        if trained is not None:
-            (st.warning if trained["stopped"] else st.success)(f"Model {trained['label']}: {trained['message']}.")
-            if trained["history"]:
-                st.plotly_chart(charts.accuracy_curves(trained["history"], steps=None), key=f"{key}_curves")
-            st.caption("Pick 'trained now, in this session' as the model in the sidebar to colorize with it.")
-            with st.expander("Technical details of the model trained now"):
-                card_details(trained["card"])
+                ss[f"{key}_job"] = _start_training(config, dataset, f"trained now on '{dataset.name}'")
+                started = True
+            if started:
+                st.rerun()  # redraw with the live view above the form
