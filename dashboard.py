@@ -27,7 +27,7 @@ PAGES = [
 
 # Less empty space around the page, so a photo and its result fit a 1280×800 projector screen.
 st.html(
-    "<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem;padding-left:2.5rem;padding-right:2.5rem;"
+    "<style>[data-testid='stMainBlockContainer']{padding-top:4rem;padding-left:2.5rem;padding-right:2.5rem;"
     "max-width:none} h1{font-size:2.1rem !important;padding-top:0 !important}</style>"
 )
 

@@ -14,11 +14,12 @@ import streamlit as st
 
 from core.ann import ACTIVATIONS, OPTIMIZERS, PRESETS, STRUCTURES, ANNTrainer, preset
 from core.color import gray2rgb, quantize_rgb, rgb2gray
-from core.images import SAMPLES, ImageError, fit_within, load_image
+from core.images import SAMPLES, ImageError, fit_within, load_image, to_png_bytes
 from core.splits import make_split
 from ui import charts
 from ui.common import (
     UPLOAD_TYPES,
+    display_copy,
     fmt,
     friendly_errors,
     image_input,
@@ -119,7 +120,7 @@ def _config():
         seed=int(ss[f"{K}_seed"]),
         activation=ss[f"{K}_activation"],
         structure=ss[f"{K}_structure"],
-        preview_every=max(1, int(ss[f"{K}_epochs"]) // 6),
+        preview_every=max(1, int(ss[f"{K}_epochs"]) // 4),
         score_sample=SCORE_SAMPLE,
     )
 
@@ -176,10 +177,12 @@ def _live() -> None:
     job: Job | None = st.session_state.get(f"{K}_job")
     if job is None:
         return
-    if job.done:
-        st.rerun()  # the whole page redraws with the result
     h = job.history
     n, total = (h[-1]["epoch"] if h else 0), job.info["epochs"]
+    if n == total or job.stop_requested:
+        job.wait(2.0)  # the last epoch is in: wait for the exact final scores rather than for the next redraw
+    if job.done:
+        st.rerun()  # the whole page redraws with the result
     c_stop, c_bar = st.columns([1, 5], vertical_alignment="center")
     c_stop.button("Stop", key=f"{K}_stop", on_click=job.stop, icon=":material/stop:", disabled=job.stop_requested)
     err = f" · colour error on the test part ≈ {h[-1]['test_difference']:.3f}" if h else ""
@@ -188,7 +191,12 @@ def _live() -> None:
     if h:
         c_chart.plotly_chart(charts.ann_curves(h, total), key=f"{K}_live_curve")
     epoch, preview = job.latest["preview"]
-    show_image(c_prev, preview, "the test part is still gray" if epoch == 0 else f"after epoch {epoch}", max_width=460)
+    shown = job.latest.get("shown")
+    if shown is None or shown[0] != epoch:  # encode each preview once, not at every redraw
+        shown = job.latest["shown"] = (epoch, to_png_bytes(display_copy(preview, max_width=460, max_height=340)))
+    c_prev.image(
+        shown[1], caption="the test part is still gray" if epoch == 0 else f"after epoch {epoch}", width="content"
+    )
 
 
 def _results(stored: dict) -> None:

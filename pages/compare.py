@@ -159,9 +159,13 @@ with st.sidebar.form(f"{K}_form", border=False):
         format_func=lambda n: "the one trained on the CNN page" if n == SESSION else f"pre-trained '{n}'",
     )
 
+if st.session_state.pop(f"{K}_busy", False):
+    st.info("The last comparison was stopped before it finished. Press **Compare** to run it again.")
 if compare_clicked and work is not None:
+    st.session_state[f"{K}_busy"] = True  # still set on the next run if this one is stopped
     with friendly_errors("Comparing"):
         _compare(work, how, other, epochs, ann_choice, cnn_choice, got[1])
+    st.session_state[f"{K}_busy"] = False
 
 res = st.session_state.get(f"{K}_result")
 if res is None or got is None or res["photo_name"] != got[1]:

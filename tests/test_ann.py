@@ -215,3 +215,18 @@ def test_presets_are_hashable_and_as_documented():
     assert (r.window, r.levels, r.hidden, r.structure, r.optimizer) == (3, 4, (9,), "per-channel", "sgd")
     with pytest.raises(ValueError, match="preset"):
         preset("fancy")
+
+
+def test_per_epoch_scores_on_a_sample_track_the_exact_ones(small_photo):
+    """``score_sample`` scores a fixed random sample between epochs; the final result stays exact."""
+    split = make_split(small_photo, "left-right")
+    exact = ANNTrainer(preset("default", epochs=4, preview_every=0), split)
+    sampled = ANNTrainer(preset("default", epochs=4, preview_every=0, score_sample=1000), split)
+    list(exact.train())
+    list(sampled.train())
+    for a, b in zip(exact.history, sampled.history, strict=True):
+        assert a["loss"] == b["loss"]  # the same training: only the scoring differs
+        assert abs(a["test_difference"] - b["test_difference"]) < 0.1
+    assert exact.result().seed_difference == sampled.result().seed_difference
+    with pytest.raises(ValueError, match="score_sample"):
+        preset("default", score_sample=-1)

@@ -141,7 +141,10 @@ def gallery_section(key: str, name: str, model, vividness) -> None:
             return
         from core.cnn.gallery import best_and_worst
 
+        if st.session_state.pop(f"{key}_gallery_busy", False):
+            st.info("The gallery was stopped before it finished; it starts again now.")
         with friendly_errors("The gallery"):
+            st.session_state[f"{key}_gallery_busy"] = True  # still set on the next run if this one is stopped
             bar = st.progress(0.0, text="Colorizing photos the model never saw…")
             entries = _gallery(
                 name,
@@ -152,6 +155,7 @@ def gallery_section(key: str, name: str, model, vividness) -> None:
                 _progress=lambda i, n: bar.progress(i / n, text=f"Colorizing photo {i} of {n}…"),
             )
             bar.empty()
+            st.session_state[f"{key}_gallery_busy"] = False
             best, worst = best_and_worst(entries)
             for title, group in (("Where it works", best), ("Where it fails", worst)):
                 st.markdown(f"**{title}** (colorized above, real colours below)")

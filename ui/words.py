@@ -97,13 +97,14 @@ def judge(key: str, value: float, baselines: dict[str, float], fitted_on_photo=(
 
 
 def badge(key: str, v: Verdict, *, short: bool = False) -> None:
-    """Draw a verdict as a coloured badge, e.g. "Colour hits: beats the best baseline (lookup) by 6 points".
+    """Draw a verdict as a coloured label, e.g. "Colour hits: beats the best baseline (lookup) by 6 points".
 
-    ``short`` leaves out the score's name (for a badge right under its number).
+    The label wraps in a narrow column (``st.badge`` would cut a long verdict short). ``short`` leaves out
+    the score's name (for a label right under its number).
     """
     color, icon = BADGE[v.level]
     text = v.text if short else f"{SCORES[key].name}: {v.text}"
-    st.badge(text, color=color, icon=icon, help=SCORES[key].meaning)
+    st.markdown(f":{color}-background[{icon} {text}]", help=SCORES[key].meaning)
 
 
 def score_help(*keys: str) -> str:

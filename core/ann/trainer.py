@@ -256,6 +256,11 @@ class ANNTrainer:
         with np.errstate(over="ignore", invalid="ignore"):
             return self._predict_both()
 
+    def _predict_test(self):
+        """The test part's colours only (for previews)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return dequantize(self.model.predict_levels(self.test_gray), self.config.levels)
+
     def _predict_both(self):
         train_pred = dequantize(self.model.predict_levels(self.train_gray), self.config.levels)
         test_pred = dequantize(self.model.predict_levels(self.test_gray), self.config.levels)
@@ -297,7 +302,7 @@ class ANNTrainer:
             if self._stop:
                 break
             if c.preview_every and self.epochs_run % c.preview_every == 0 and self.epochs_run < c.epochs:
-                test_pred = self._predictions()[1]
+                test_pred = self._predict_test()
                 yield ANNEvent(
                     "preview",
                     self.epochs_run,
@@ -316,7 +321,7 @@ class ANNTrainer:
             last.get("loss", float("nan")),
             last.get("train_difference", float("nan")),
             last.get("test_difference", float("nan")),
-            preview=self.split.compose(self.train_true, self._predictions()[1]),
+            preview=self.split.compose(self.train_true, self._predict_test()),
             message="stopped early" if self.stopped else "finished",
         )
 
