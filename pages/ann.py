@@ -9,6 +9,8 @@ the model trained so far.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -29,8 +31,8 @@ from ui.common import (
     show_image,
     working_copy,
 )
-from ui.jobs import Job
-from ui.server import use_dashboard_navigation
+from ui.jobs import Job, describe_wait
+from ui.server import job_queue, session_id, use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "ann"  # session-state and widget key prefix of this page
@@ -126,7 +128,7 @@ def _config():
 
 
 def _start(config, split, photo_name: str, photo) -> Job:
-    """Start training in a background job; the job's result is the trainer's exact final scoring."""
+    """Queue the training; the job's result is the trainer's exact final scoring."""
     trainer = ANNTrainer(config, split)
 
     def run(job: Job):
@@ -144,18 +146,25 @@ def _start(config, split, photo_name: str, photo) -> Job:
                 job.latest["preview"] = (ev.epoch, ev.preview)
         return trainer.result()
 
-    job = Job(run, photo_name=photo_name, photo=photo, epochs=config.epochs)
+    job = Job(run, kind="ANN training", session=session_id(), photo_name=photo_name, photo=photo, epochs=config.epochs)
     job.on_stop(trainer.request_stop)
     job.latest["preview"] = (
         0,
         split.compose(quantize_rgb(split.train_rgb, config.levels), gray2rgb(rgb2gray(split.test_rgb))),
     )
-    return job.start()
+    replaced = job_queue().submit(job)
+    if replaced:
+        st.session_state[f"{K}_notice"] = ("info", replaced)
+    return job
 
 
 def _collect(job: Job) -> None:
     """A finished job becomes this visitor's result."""
     st.session_state[f"{K}_job"] = None
+    job_queue().forget(job.session)
+    if job.cancelled:
+        st.session_state[f"{K}_notice"] = ("info", "The training was taken out of the queue before it started.")
+        return
     if job.error is not None:
         st.session_state[f"{K}_notice"] = ("error", f"Training did not work: {job.error}")
         return
@@ -167,7 +176,7 @@ def _collect(job: Job) -> None:
         "result": res,
         "image": job.info["photo_name"],
         "photo": job.info["photo"],
-        "wall_seconds": job.seconds,
+        "wall_seconds": time.perf_counter() - job.submitted,
     }
 
 
@@ -179,12 +188,19 @@ def _live() -> None:
         return
     h = job.history
     n, total = (h[-1]["epoch"] if h else 0), job.info["epochs"]
-    if n == total or job.stop_requested:
+    if job.running and (n == total or job.stop_requested):
         job.wait(2.0)  # the last epoch is in: wait for the exact final scores rather than for the next redraw
     if job.done:
         st.rerun()  # the whole page redraws with the result
+    queue = job_queue()
+    place = queue.position(job)
     c_stop, c_bar = st.columns([1, 5], vertical_alignment="center")
-    c_stop.button("Stop", key=f"{K}_stop", on_click=job.stop, icon=":material/stop:", disabled=job.stop_requested)
+    c_stop.button(
+        "Stop", key=f"{K}_stop", on_click=queue.stop, args=(job,), icon=":material/stop:", disabled=job.stop_requested
+    )
+    if place is not None:  # still waiting for a free worker
+        c_bar.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors are training)")
+        return
     err = f" · colour error on the test part ≈ {h[-1]['test_difference']:.3f}" if h else ""
     c_bar.progress(n / total, text=f"epoch {n}/{total}{err}" + (" · stopping…" if job.stop_requested else ""))
     c_chart, c_prev = st.columns([3, 2])
@@ -203,7 +219,7 @@ def _results(stored: dict) -> None:
     res = stored["result"]
     cfg, split = res.config, res.split
     part = PART[split.how]
-    status = f"{res.epochs_run} of {cfg.epochs} epochs in {res.train_seconds:.1f} s of training"
+    status = f"{res.epochs_run} of {cfg.epochs} epochs on '{stored['image']}' in {res.train_seconds:.1f} s of training"
     if stored.get("wall_seconds"):
         status += f", {stored['wall_seconds']:.1f} s from click to result"
     gray_err = res.baselines["gray"]["seed_difference"]
@@ -335,10 +351,6 @@ if job is not None and job.done:
     job = None
 
 if train_clicked and got is not None:
-    if job is not None:
-        job.stop()
-        job.wait(60)
-        _collect(job)
     with friendly_errors("Starting training"):
         config = _config()
         if split_how == "cross-image":

@@ -5,7 +5,7 @@ import streamlit as st
 from core.color import gray2rgb, rgb2gray
 from core.images import SAMPLES
 from ui.common import device_summary, library_versions, sample_image, sample_thumbnail, show_image
-from ui.server import use_dashboard_navigation
+from ui.server import job_queue, sessions_connected, use_dashboard_navigation
 from ui.words import SCORES
 
 use_dashboard_navigation()  # a fresh server's first visit straight to this page
@@ -27,6 +27,15 @@ with c3:
         "Every score stands beside three baselines: **gray** (no colour at all), the **mean** colour, and "
         "a **lookup** table that gives each gray value its most common colour."
     )
+
+load = job_queue().stats()
+visitors = sessions_connected()
+st.caption(
+    f"This server now: {load['running']} training{'s' if load['running'] != 1 else ''} running, "
+    f"{load['queued']} waiting, on {load['workers']} worker{'s' if load['workers'] != 1 else ''}"
+    + (f"; {visitors} visitor{'s' if visitors != 1 else ''} connected" if visitors is not None else "")
+    + f". Since it started: {load['finished']} of {load['submitted']} trainings finished."
+)
 
 with st.expander("What the numbers mean"):
     for key in ("seed_difference", "accuracy", "hit_rate", "saturation"):

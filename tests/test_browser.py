@@ -214,7 +214,7 @@ def test_ann_trains_live_with_the_result_in_view(server, app_page, tmp_path):
     epochs.press("Tab")
     t0 = time.perf_counter()
     page.get_by_role("button", name="Train", exact=True).click()
-    status = page.get_by_text("of 30 epochs in")
+    status = page.get_by_text("of 30 epochs on")
     status.wait_for()
     elapsed = time.perf_counter() - t0
     said = status.inner_text()
@@ -263,8 +263,8 @@ def test_ann_survives_the_header_stop_and_the_page_stop_keeps_the_model(server, 
     now = _epoch_now(page, 400)
     _epoch_at_least(page, now + 2, 400)
     page.locator(".st-key-ann_stop button").click()
-    page.get_by_text(re.compile(r"\d+ of 400 epochs in")).wait_for()
-    assert page.get_by_text("Colour error").first.is_visible()
+    page.get_by_text(re.compile(r"\d+ of 400 epochs on")).wait_for()
+    page.locator('[data-testid="stMetric"]', has_text="Colour error").wait_for()
     _no_exception(page)
 
 

@@ -16,7 +16,8 @@ from core.color import gray2rgb, rgb2gray
 from core.datasets import data_root, list_scenarios
 from ui import charts
 from ui.common import UPLOAD_TYPES, display_copy, fmt, friendly_errors, show_image
-from ui.jobs import Job
+from ui.jobs import Job, describe_wait
+from ui.server import free_memory_mb, job_queue, session_id
 from ui.words import SCORES
 
 HINT_SIDE = (290, 330)  # the hint canvas's largest width and height on screen, in pixels
@@ -208,17 +209,38 @@ def card_details(card: dict | None) -> None:
 # --------------------------------------------------------------------------- train now
 
 
-def _start_training(config, dataset, label: str) -> Job:
+#: Memory a CNN training needs beyond what the server already holds, with a margin: a 30-step fine-tune on
+#: the beach scenario raised a process's resident size from 721 MB (TensorFlow, the general model and the
+#: photos loaded) to a peak of 1,092 MB, 371 MB more.
+CNN_TRAINING_MB = 600
+
+
+def _start_training(key: str, config, dataset, label: str) -> Job:
     from core.cnn.runs import train_on_dataset
+
+    free = free_memory_mb()
+    if free is not None and free < CNN_TRAINING_MB:
+        raise MemoryError(
+            f"the server has {free:,} MB of memory free and a CNN training needs about {CNN_TRAINING_MB:,} MB. "
+            "Try again when fewer visitors are training, or colorize with a trained model meanwhile"
+        )
 
     def run(job: Job):
         return train_on_dataset(config, dataset, progress=job.history.append, stop=job.stop_event)
 
-    return Job(run, label=label, steps=config.steps, dataset=dataset).start()
+    job = Job(run, kind="CNN training", session=session_id(), label=label, steps=config.steps, dataset=dataset)
+    replaced = job_queue().submit(job)
+    if replaced:
+        st.session_state[f"{key}_train_note"] = replaced
+    return job
 
 
 def _collect(key: str, job: Job) -> None:
     st.session_state[f"{key}_job"] = None
+    job_queue().forget(job.session)
+    if job.cancelled:
+        st.session_state[f"{key}_train_note"] = "The training was taken out of the queue before it started."
+        return
     if job.error is not None:
         st.session_state[f"{key}_train_error"] = str(job.error)
         return
@@ -241,10 +263,22 @@ def _live(key: str) -> None:
             return
         if job.done:
             st.rerun()
+        queue = job_queue()
+        place = queue.position(job)
         h, steps = job.history, job.info["steps"]
         step = h[-1]["step"] if h else 0
         c1, c2 = st.columns([1, 5], vertical_alignment="center")
-        c1.button("Stop", key=f"{key}_stop", on_click=job.stop, icon=":material/stop:", disabled=job.stop_requested)
+        c1.button(
+            "Stop",
+            key=f"{key}_stop",
+            on_click=queue.stop,
+            args=(job,),
+            icon=":material/stop:",
+            disabled=job.stop_requested,
+        )
+        if place is not None:
+            c2.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors are training)")
+            return
         acc = next((e["accuracy"] for e in reversed(h) if e.get("accuracy") is not None), None)
         text = f"step {step}/{steps}" + (f" · accuracy on the test photos {acc:.3f}" if acc is not None else "")
         c2.progress(min(1.0, step / steps), text=text if h else "starting (TensorFlow loads the first time)…")
@@ -268,6 +302,9 @@ def train_section(key: str) -> None:
     with st.expander("Train a CNN now", expanded=job is not None or ss.get(f"{key}_trained") is not None):
         if job is not None:  # the live view sits above the form, where the eye already is
             _live(key)
+        note = ss.pop(f"{key}_train_note", None)
+        if note:
+            st.info(note)
         err = ss.pop(f"{key}_train_error", None)
         if err:
             st.error(f"Training did not work: {err}")
@@ -324,7 +361,7 @@ def train_section(key: str) -> None:
                     from core.datasets import from_images
 
                     dataset = from_images(uploads)
-                ss[f"{key}_job"] = _start_training(config, dataset, f"trained now on '{dataset.name}'")
+                ss[f"{key}_job"] = _start_training(key, config, dataset, f"trained now on '{dataset.name}'")
                 started = True
             if started:
                 st.rerun()  # redraw with the live view above the form

@@ -1,60 +1,78 @@
-"""Background jobs: training runs in its own thread, the page only looks at it.
+"""Heavy work of every visitor on one bounded, fair queue: :class:`Job` and :class:`JobQueue`.
 
-A page starts a :class:`Job` and draws its progress from an auto-rerunning
-fragment. Because the work does not run inside the script, nothing the visitor
-does to the script (a click, another page, Streamlit's own Stop in the header)
-can freeze it half-way: the job ends on its own or at the page's Stop button,
-and the next look at the page shows its result.
+A page submits a :class:`Job` (a training, say) to the server's one :class:`JobQueue` and draws its
+state from an auto-rerunning fragment: "waiting, position 4 of 9, about 40 s", then live progress.
+Because the work never runs inside a script run, nothing the visitor does to the page (a click,
+another page, Streamlit's own Stop in the header) freezes it half-way: the job ends on its own or at
+the page's Stop, and the next look at the page shows its result.
+
+The queue runs at most ``workers`` jobs at once (a ``concurrent.futures`` pool), in the order they
+were submitted; each session has at most one job queued or running, so first come, first served is
+also round-robin between sessions. Nothing here imports Streamlit: the queue is tested on its own.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 log = logging.getLogger("colorlab.dashboard")
 
+#: A first guess of a job's duration (seconds) before any job of its kind has finished.
+FIRST_GUESS_S = 10.0
+
 
 class Job:
-    """A function running in a daemon thread, with progress records and a stop request.
+    """A function to run on the queue, with progress records, a stop request and a result.
 
     Parameters
     ----------
     target : callable
-        ``target(job)``; it appends progress records to ``job.history``, may set
-        entries of ``job.latest``, should end soon after ``job.stop_requested``
-        becomes true, and returns the result.
+        ``target(job)``; it appends progress records to ``job.history``, may set entries of
+        ``job.latest``, should end soon after ``job.stop_requested`` becomes true, and returns the result.
+    kind : str
+        What it is, in words ("ANN training"); durations are averaged per kind for the wait estimate.
+    session : str
+        The session that submitted it.
     """
 
-    def __init__(self, target: Callable[[Job], Any], **info):
-        self.info = info
+    def __init__(self, target: Callable[[Job], Any], kind: str = "job", session: str = "", **info):
+        self.target, self.kind, self.session, self.info = target, kind, session, info
         self.history: list[dict] = []
         self.latest: dict = {}
         self.result: Any = None
         self.error: BaseException | None = None
-        self.started = time.perf_counter()
-        self.seconds: float | None = None
+        self.cancelled = False  # removed from the queue before it started
+        self.submitted = time.perf_counter()
+        self.started: float | None = None
+        self.seconds: float | None = None  # from start to end of the work (None until done)
         self._stop = threading.Event()
         self._done = threading.Event()
         self._on_stop: list[Callable[[], None]] = []
-        self._thread = threading.Thread(target=self._run, args=(target,), daemon=True, name="colorlab-job")
 
-    def start(self) -> Job:
-        self._thread.start()
-        return self
-
-    def _run(self, target) -> None:
+    def run(self) -> None:
+        """Run the target here and now (the queue's workers call this)."""
+        self.started = time.perf_counter()
         try:
-            self.result = target(self)
+            self.result = self.target(self)
         except Exception as exc:  # noqa: BLE001 - reported on the page in plain words
-            log.exception("background job failed")
+            log.exception("%s failed", self.kind)
             self.error = exc
         finally:
             self.seconds = time.perf_counter() - self.started
             self._done.set()
+
+    def cancel(self) -> None:
+        """Mark a job that never started as done, with no result."""
+        self.cancelled = True
+        self._stop.set()
+        self._done.set()
 
     def on_stop(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` (from the caller's thread) when a stop is requested."""
@@ -79,5 +97,194 @@ class Job:
     def done(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def running(self) -> bool:
+        return self.started is not None and not self.done
+
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+
+class JobQueue:
+    """The server's heavy work: a bounded pool of worker threads, one job per session, in order.
+
+    Parameters
+    ----------
+    workers : int
+        Jobs run at once (default for the dashboard: the number of cores).
+    is_alive : callable(session) -> bool, optional
+        Whether a session is still connected; jobs of sessions that left are dropped.
+    """
+
+    def __init__(
+        self, workers: int, is_alive: Callable[[str], bool] | None = None, housekeeping_s: float | None = None
+    ):
+        if workers < 1:
+            raise ValueError(f"a job queue needs at least one worker, got {workers}")
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="colorlab-worker")
+        self._lock = threading.Lock()
+        self._pending: list[Job] = []  # submitted, not started, in order
+        self._running: set[Job] = set()
+        self._by_session: dict[str, Job] = {}
+        self._durations: dict[str, deque] = defaultdict(lambda: deque(maxlen=20))
+        self._is_alive = is_alive
+        self.submitted = self.started = self.finished = self.dropped = 0
+        if housekeeping_s:
+            threading.Thread(
+                target=self._housekeeping, args=(housekeeping_s,), daemon=True, name="colorlab-housekeeping"
+            ).start()
+
+    def _housekeeping(self, every: float) -> None:
+        """Now and then: drop the jobs of sessions that left and, when idle, hand freed memory back."""
+        while True:
+            time.sleep(every)
+            try:
+                self.reap()
+                with self._lock:
+                    idle = not self._running and not self._pending
+                if idle:
+                    release_memory()
+            except Exception:  # noqa: BLE001 - housekeeping must never stop
+                log.exception("housekeeping failed")
+
+    def submit(self, job: Job) -> str | None:
+        """Queue ``job``. A session's earlier job still queued or running is replaced (removed or stopped).
+
+        Returns
+        -------
+        A message for the visitor when an earlier job was replaced, else None.
+        """
+        self.reap()
+        message = None
+        with self._lock:
+            old = self._by_session.get(job.session)
+            if old is not None and not old.done:
+                was_running = old.running
+                self._stop_locked(old)
+                message = (
+                    f"Your earlier {old.kind} was {'stopped' if was_running else 'taken out of the queue'}: "
+                    f"each visitor has one {job.kind.split()[-1]} at a time, and this one replaces it."
+                )
+            self._pending.append(job)
+            self._by_session[job.session] = job
+            self.submitted += 1
+        self._pool.submit(self._work, job)
+        return message
+
+    def _work(self, job: Job) -> None:
+        with self._lock:
+            if job.cancelled:
+                return
+            self._pending.remove(job)
+            self._running.add(job)
+            self.started += 1
+        try:
+            job.run()
+        finally:
+            with self._lock:
+                self._running.discard(job)
+                self.finished += 1
+                if not job.stop_requested and job.error is None:
+                    self._durations[job.kind].append(job.seconds)
+
+    def _stop_locked(self, job: Job) -> None:
+        if job in self._pending:
+            self._pending.remove(job)
+            job.cancel()
+        else:
+            job.stop()
+
+    def stop(self, job: Job) -> None:
+        """The page's Stop: a queued job leaves the queue, a running one ends and keeps its work so far."""
+        with self._lock:
+            self._stop_locked(job)
+
+    def position(self, job: Job) -> tuple[int, int] | None:
+        """(place in the queue counting from 1, queue length), or None when it is not waiting."""
+        with self._lock:
+            if job not in self._pending:
+                return None
+            return self._pending.index(job) + 1, len(self._pending)
+
+    def typical_seconds(self, kind: str) -> float:
+        """The mean duration of the last finished jobs of a kind (a first guess before any)."""
+        with self._lock:
+            d = self._durations.get(kind)
+            return sum(d) / len(d) if d else FIRST_GUESS_S
+
+    def wait_estimate(self, job: Job) -> float | None:
+        """Seconds until ``job`` should start: the jobs ahead of it (and those running) over the workers."""
+        pos = self.position(job)
+        if pos is None:
+            return None
+        with self._lock:
+            ahead = self._pending[: pos[0] - 1]
+            running = list(self._running)
+        work = sum(self.typical_seconds(j.kind) for j in ahead)
+        now = time.perf_counter()
+        busy = sum(max(0.0, self.typical_seconds(j.kind) - (now - (j.started or now))) for j in running)
+        if len(running) < self.workers and not ahead:
+            return 0.0
+        return (work + busy) / self.workers
+
+    def reap(self) -> int:
+        """Drop the jobs of sessions that have left (a queued one leaves, a running one stops). Returns how many."""
+        if self._is_alive is None:
+            return 0
+        with self._lock:
+            gone = [s for s in self._by_session if not self._is_alive(s)]
+            for s in gone:
+                job = self._by_session.pop(s)
+                if not job.done:
+                    self._stop_locked(job)
+                    self.dropped += 1
+        return len(gone)
+
+    def forget(self, session: str) -> None:
+        """The session has collected its job's result: the queue keeps no reference to it."""
+        with self._lock:
+            job = self._by_session.get(session)
+            if job is not None and job.done:
+                del self._by_session[session]
+
+    def stats(self) -> dict:
+        """How busy the queue is: running, queued, and the counts since the server started."""
+        self.reap()
+        with self._lock:
+            return {
+                "workers": self.workers,
+                "running": len(self._running),
+                "queued": len(self._pending),
+                "submitted": self.submitted,
+                "started": self.started,
+                "finished": self.finished,
+                "dropped": self.dropped,
+            }
+
+
+def release_memory() -> None:
+    """Collect garbage, then ask the C allocator to return free memory to the system (glibc only).
+
+    The dashboard turns off Streamlit's collection after every script run (too slow with TensorFlow
+    loaded), so what closed sessions leave in reference cycles is collected here; without the trim,
+    the freed memory would stay with the process.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def describe_wait(position: tuple[int, int], seconds: float | None) -> str:
+    """ "waiting, position 4 of 9, about 40 s" """
+    where = f"waiting, position {position[0]} of {position[1]}"
+    if seconds is None:
+        return where
+    if seconds < 1:
+        return f"{where}, starting now"
+    return f"{where}, about {max(5, 5 * math.ceil(seconds / 5))} s"

@@ -46,3 +46,54 @@ def use_dashboard_navigation() -> None:
         PagesManager.uses_pages_directory = False
         if not st.session_state.keys():
             st.rerun()
+
+
+#: How often the queue drops the jobs of visitors who left and, when idle, returns freed memory.
+HOUSEKEEPING_S = 15.0
+
+
+@st.cache_resource(show_spinner=False)
+def job_queue():
+    """The server's one queue for heavy work (``ui.jobs.JobQueue``), shared by every session.
+
+    It runs as many jobs at once as the machine has cores; ``COLORLAB_WORKERS=N`` changes that.
+    """
+    import os
+
+    from ui.jobs import JobQueue
+
+    workers = int(os.environ.get("COLORLAB_WORKERS") or os.cpu_count() or 2)
+    runtime = st.runtime.get_instance() if st.runtime.exists() else None
+
+    def is_alive(session: str) -> bool:
+        return runtime is None or bool(runtime.is_active_session(session))
+
+    return JobQueue(workers, is_alive, housekeeping_s=HOUSEKEEPING_S)
+
+
+def session_id() -> str:
+    """This visitor's session (the key the queue keeps its one job under)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "local"
+
+
+def sessions_connected() -> int | None:
+    """How many browser sessions the server holds now (None when Streamlit does not say)."""
+    try:
+        return len(st.runtime.get_instance()._session_mgr.list_active_sessions())
+    except Exception:  # noqa: BLE001 - an internal of Streamlit's; the count is only informative
+        return None
+
+
+def free_memory_mb() -> int | None:
+    """The memory the system can still give (Linux ``MemAvailable``), in MB; None elsewhere."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None

@@ -1,0 +1,136 @@
+"""The server's job queue: order, one job per session, Stop in the queue, sessions that leave (no browser)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ui.jobs import Job, JobQueue, describe_wait
+
+
+def _gate_job(session: str, order: list, gate: threading.Event, kind: str = "ANN training") -> Job:
+    """A job that records when it starts, then waits for ``gate`` (or a stop) and returns its session."""
+
+    def run(job: Job):
+        order.append(session)
+        while not gate.wait(0.01):
+            if job.stop_requested:
+                return f"{session} stopped"
+        return session
+
+    return Job(run, kind=kind, session=session)
+
+
+def _until(cond, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.005)
+
+
+def test_jobs_start_in_the_order_they_came_with_positions_and_a_wait_estimate():
+    q, order, gate = JobQueue(1), [], threading.Event()
+    jobs = [_gate_job(f"s{i}", order, gate) for i in range(4)]
+    for j in jobs:
+        assert q.submit(j) is None
+    _until(lambda: jobs[0].running)
+    assert q.position(jobs[0]) is None  # running, not waiting
+    assert [q.position(j) for j in jobs[1:]] == [(1, 3), (2, 3), (3, 3)]
+    est = [q.wait_estimate(j) for j in jobs[1:]]
+    assert est == sorted(est) and est[0] > 0  # later places wait longer
+    assert describe_wait((4, 9), 37.0) == "waiting, position 4 of 9, about 40 s"
+    gate.set()
+    for j in jobs:
+        assert j.wait(10)
+    assert order == ["s0", "s1", "s2", "s3"]
+    assert [j.result for j in jobs] == order
+    stats = q.stats()
+    assert (stats["submitted"], stats["started"], stats["finished"], stats["queued"], stats["running"]) == (
+        4,
+        4,
+        4,
+        0,
+        0,
+    )
+
+
+def test_a_second_press_replaces_the_first_with_a_message():
+    q, order, gate = JobQueue(1), [], threading.Event()
+    first = _gate_job("busy", order, gate)
+    q.submit(first)
+    _until(lambda: first.running)
+    queued = _gate_job("me", order, gate)
+    q.submit(queued)
+    again = _gate_job("me", order, gate)
+    message = q.submit(again)  # my queued job leaves the queue for the new one
+    assert queued.cancelled and queued.done and queued.result is None
+    assert "taken out of the queue" in message and "replaces" in message
+    assert q.position(again) == (1, 1)
+    # A running job is stopped instead, keeping what it did.
+    gate2 = threading.Event()
+    third = _gate_job("busy", order, gate2)
+    message = q.submit(third)
+    assert "was stopped" in message
+    assert first.wait(10) and first.result == "busy stopped"
+    gate.set()
+    gate2.set()
+    assert again.wait(10) and third.wait(10)
+    assert order == ["busy", "me", "busy"]
+
+
+def test_stop_takes_a_queued_job_out_and_ends_a_running_one():
+    q, order, gate = JobQueue(1), [], threading.Event()
+    running, waiting = _gate_job("a", order, gate), _gate_job("b", order, gate)
+    q.submit(running)
+    q.submit(waiting)
+    _until(lambda: running.running)
+    q.stop(waiting)
+    assert waiting.cancelled and waiting.done and q.position(waiting) is None
+    q.stop(running)
+    assert running.wait(10) and running.result == "a stopped"
+    assert order == ["a"]  # the stopped queued job never ran
+    assert q.stats()["queued"] == 0
+
+
+def test_jobs_of_sessions_that_left_are_dropped():
+    alive = {"stays": True, "leaves": True}
+    q, order, gate = JobQueue(1, is_alive=lambda s: alive[s]), [], threading.Event()
+    running, waiting = _gate_job("leaves", order, gate), _gate_job("stays", order, gate)
+    q.submit(running)
+    _until(lambda: running.running)
+    q.submit(waiting)
+    alive["leaves"] = False
+    assert q.reap() == 1
+    assert running.wait(10) and running.result == "leaves stopped"
+    gate.set()
+    assert waiting.wait(10) and waiting.result == "stays"
+    assert q.stats()["dropped"] == 1
+
+
+def test_a_failing_job_reports_its_error_and_frees_its_worker():
+    q = JobQueue(1)
+
+    def boom(job):
+        raise ValueError("bad photo")
+
+    bad = Job(boom, session="x")
+    good = Job(lambda job: 42, session="y")
+    q.submit(bad)
+    q.submit(good)
+    assert bad.wait(10) and good.wait(10)
+    assert isinstance(bad.error, ValueError) and good.result == 42
+    with pytest.raises(ValueError, match="at least one worker"):
+        JobQueue(0)
+
+
+def test_two_workers_run_two_sessions_at_once():
+    q, order, gate = JobQueue(2), [], threading.Event()
+    jobs = [_gate_job(f"s{i}", order, gate) for i in range(3)]
+    for j in jobs:
+        q.submit(j)
+    _until(lambda: jobs[0].running and jobs[1].running)
+    assert q.position(jobs[2]) == (1, 1) and not jobs[2].running
+    gate.set()
+    assert all(j.wait(10) for j in jobs)
