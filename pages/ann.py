@@ -31,8 +31,8 @@ from ui.common import (
     show_image,
     working_copy,
 )
-from ui.jobs import Job, describe_wait
-from ui.server import job_queue, session_id, use_dashboard_navigation
+from ui.jobs import Job
+from ui.server import job_header, job_queue, session_id, use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "ann"  # session-state and widget key prefix of this page
@@ -192,14 +192,8 @@ def _live() -> None:
         job.wait(2.0)  # the last epoch is in: wait for the exact final scores rather than for the next redraw
     if job.done:
         st.rerun()  # the whole page redraws with the result
-    queue = job_queue()
-    place = queue.position(job)
-    c_stop, c_bar = st.columns([1, 5], vertical_alignment="center")
-    c_stop.button(
-        "Stop", key=f"{K}_stop", on_click=queue.stop, args=(job,), icon=":material/stop:", disabled=job.stop_requested
-    )
-    if place is not None:  # still waiting for a free worker
-        c_bar.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors are training)")
+    c_bar = job_header(K, job)
+    if c_bar is None:
         return
     err = f" · colour error on the test part ≈ {h[-1]['test_difference']:.3f}" if h else ""
     c_bar.progress(n / total, text=f"epoch {n}/{total}{err}" + (" · stopping…" if job.stop_requested else ""))

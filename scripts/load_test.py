@@ -56,18 +56,36 @@ def _rss_mb(pid: int) -> float | None:
 
 
 class Server:
-    """``streamlit run dashboard.py`` on loopback, with its memory sampled every 0.2 s."""
+    """``streamlit run dashboard.py`` on a free loopback port, healthy when built, its memory sampled every 0.2 s.
 
-    def __init__(self, workers: int | None):
+    Parameters
+    ----------
+    workers : int, optional
+        ``COLORLAB_WORKERS`` for the server's job queue (default: its cores).
+    session_ttl : int, optional
+        ``server.disconnectedSessionTTL`` (default: Streamlit's).
+    log : file, optional
+        Where the server's output goes (default: nowhere).
+
+    Raises
+    ------
+    RuntimeError
+        The server exited or did not answer its health check within 90 s.
+    """
+
+    def __init__(self, workers: int | None = None, *, session_ttl: int | None = None, log=None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}  # as a real server starts
         if workers:
             env["COLORLAB_WORKERS"] = str(workers)
         cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--server.disconnectedSessionTTL", str(SESSION_TTL_S)]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
+        if session_ttl is not None:
+            cmd += ["--server.disconnectedSessionTTL", str(session_ttl)]
+        out = subprocess.DEVNULL if log is None else log
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.samples: list[float] = []
         self._stop = threading.Event()
         deadline = time.monotonic() + 90
@@ -79,8 +97,9 @@ class Server:
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                code = self.proc.poll()
                 self.close()
-                raise SystemExit("the dashboard server did not start")
+                raise RuntimeError(f"the dashboard server did not start (exit code {code})")
             time.sleep(0.2)
         threading.Thread(target=self._sample, daemon=True).start()
 
@@ -235,7 +254,7 @@ def run(n: int, *, per_browser: int = 5, epochs: int = 10, workers: int | None =
     The memory at the start is the warm server's (after one visit loaded TensorFlow and the general model,
     and that visitor left); at the end, after every session closed and the server forgot them.
     """
-    server = Server(workers)
+    server = Server(workers, session_ttl=SESSION_TTL_S)
     settle = SESSION_TTL_S + 35  # the server forgets the sessions, then its housekeeping returns their memory
     try:
         asyncio.run(_warm_up(server.url))

@@ -19,6 +19,13 @@ def test_home_loads_with_gallery_device_and_versions():
     assert {"numpy", "streamlit", "tensorflow"} <= set(libs["library"])
 
 
+def _last_line_in_a_fresh_interpreter(code: str, timeout: float) -> str:
+    """Run ``code`` in a new Python (so no earlier test has imported TensorFlow); its last printed line."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_home_and_ann_pages_do_not_import_tensorflow():
     """First paint stays fast: the pages themselves import TensorFlow only where a CNN is used.
 
@@ -34,9 +41,7 @@ def test_home_and_ann_pages_do_not_import_tensorflow():
         "assert not at.exception\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert _last_line_in_a_fresh_interpreter(code, timeout=300) == "False False"
 
 
 def test_the_dashboard_preloads_the_cnn_in_the_background_after_the_first_page():
@@ -50,6 +55,4 @@ def test_the_dashboard_preloads_the_cnn_in_the_background_after_the_first_page()
         "t.join(300)\n"
         "print('keras' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=400)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "True"
+    assert _last_line_in_a_fresh_interpreter(code, timeout=400) == "True"

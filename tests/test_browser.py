@@ -9,18 +9,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from dashboard_helpers import ROOT
 from PIL import Image
+
+sys.path.insert(0, str(ROOT / "scripts"))  # the server launcher is the load test's
 
 pytestmark = pytest.mark.browser
 
@@ -51,52 +50,24 @@ INTERNAL_WORDS = ["gate", "told", "squashed", "oracle", "huber", "film", "round"
 WAIT_MS = 180_000  # generous: CI has two shared cores
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _serve():
-    """Run ``streamlit run dashboard.py`` on a free port; yield its URL once healthy."""
-    port = _free_port()
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}  # as a real server starts
-    log = (
-        open(ROOT / ".pytest_cache" / f"streamlit-browser-test-{port}.log", "w")
-        if (ROOT / ".pytest_cache").is_dir()
-        else subprocess.DEVNULL
-    )
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    """Run ``streamlit run dashboard.py`` on a free port (the load test's launcher); yield its URL once healthy."""
+    from load_test import Server
+
+    logs = ROOT / ".pytest_cache"
+    log = open(logs / f"streamlit-browser-test-{os.getpid()}-{time.monotonic_ns()}.log", "w") if logs.is_dir() else None
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit code {proc.poll()})")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log is not subprocess.DEVNULL:
+            server = Server(log=log)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        try:
+            yield server.url
+        finally:
+            server.close()
+    finally:
+        if log is not None:
             log.close()
 
 

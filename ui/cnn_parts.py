@@ -16,8 +16,8 @@ from core.color import gray2rgb, rgb2gray
 from core.datasets import data_root, list_scenarios
 from ui import charts
 from ui.common import UPLOAD_TYPES, display_copy, fmt, friendly_errors, show_image
-from ui.jobs import Job, describe_wait
-from ui.server import free_memory_mb, job_queue, session_id
+from ui.jobs import Job
+from ui.server import free_memory_mb, job_header, job_queue, session_id
 from ui.words import SCORES
 
 HINT_SIDE = (290, 330)  # the hint canvas's largest width and height on screen, in pixels
@@ -263,22 +263,11 @@ def _live(key: str) -> None:
             return
         if job.done:
             st.rerun()
-        queue = job_queue()
-        place = queue.position(job)
+        c2 = job_header(key, job)
+        if c2 is None:
+            return
         h, steps = job.history, job.info["steps"]
         step = h[-1]["step"] if h else 0
-        c1, c2 = st.columns([1, 5], vertical_alignment="center")
-        c1.button(
-            "Stop",
-            key=f"{key}_stop",
-            on_click=queue.stop,
-            args=(job,),
-            icon=":material/stop:",
-            disabled=job.stop_requested,
-        )
-        if place is not None:
-            c2.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors are training)")
-            return
         acc = next((e["accuracy"] for e in reversed(h) if e.get("accuracy") is not None), None)
         text = f"step {step}/{steps}" + (f" · accuracy on the test photos {acc:.3f}" if acc is not None else "")
         c2.progress(min(1.0, step / steps), text=text if h else "starting (TensorFlow loads the first time)…")

@@ -71,6 +71,27 @@ def job_queue():
     return JobQueue(workers, is_alive, housekeeping_s=HOUSEKEEPING_S)
 
 
+def job_header(key: str, job):
+    """The live view's first row, shared by every queued job: Stop, then the job's place while it waits.
+
+    Returns
+    -------
+    The column for the running job's progress bar, or None while the job still waits (the row says where).
+    """
+    from ui.jobs import describe_wait
+
+    queue = job_queue()
+    place = queue.position(job)
+    c_stop, c_bar = st.columns([1, 5], vertical_alignment="center")
+    c_stop.button(
+        "Stop", key=f"{key}_stop", on_click=queue.stop, args=(job,), icon=":material/stop:", disabled=job.stop_requested
+    )
+    if place is not None:  # still waiting for a free worker
+        c_bar.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors are training)")
+        return None
+    return c_bar
+
+
 def session_id() -> str:
     """This visitor's session (the key the queue keeps its one job under)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
