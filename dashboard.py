@@ -38,15 +38,17 @@ st.navigation(PAGES).run()
 def _preload_cnn() -> threading.Thread:
     """Once per server, after the first page is drawn: load TensorFlow and the general model in the background.
 
-    TensorFlow takes about 4 s to import; by the time a visitor opens the CNN page it is ready.
+    TensorFlow takes about 4 s to import; by the time a visitor opens the CNN page it is ready. The model
+    goes into the pages' own cache (``ui.scoring.pretrained_model``), so it is loaded once, not twice.
     ``COLORLAB_PRELOAD=0`` turns this off.
     """
 
     def work() -> None:
         try:
             from core.cnn import store
+            from ui.scoring import pretrained_model
 
-            store.load_model(store.DEFAULT_MODEL)
+            pretrained_model(store.DEFAULT_MODEL)
         except Exception:  # noqa: BLE001 - the CNN page reports any real problem itself
             pass
 
