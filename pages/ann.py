@@ -14,11 +14,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core.ann import ACTIVATIONS, OPTIMIZERS, PRESETS, STRUCTURES, ANNTrainer, preset
+from core.ann import ACTIVATIONS, OPTIMIZERS, PRESETS, STRUCTURES, preset
 from core.color import gray2rgb, quantize_rgb, rgb2gray
 from core.images import SAMPLES, ImageError, fit_within, load_image, to_png_bytes
 from core.splits import make_split
-from ui import charts
+from ui import ann_work, charts
 from ui.common import (
     UPLOAD_TYPES,
     display_copy,
@@ -32,12 +32,13 @@ from ui.common import (
     working_copy,
 )
 from ui.jobs import Job
-from ui.server import job_header, job_queue, session_id, use_dashboard_navigation
+from ui.server import job_header, job_queue, redraw_every, session_id, use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "ann"  # session-state and widget key prefix of this page
 KNOBS = ("lr", "epochs", "window", "levels", "hidden", "optimizer", "batch_size", "seed", "activation", "structure")
-REDRAW_S = 0.5  # the live view redraws at most twice a second
+REDRAW_S = 0.5  # the live progress redraws at most twice a second
+PICTURES_REDRAW_S = 2.0  # the live curves and preview (the browser's heaviest drawing) less often
 SCORE_SAMPLE = 4096  # pixels of each part scored between epochs; the final scores use every pixel
 LR_STEPS = sorted({m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)} | {10.0} | {c.lr for c in PRESETS.values()})
 SPLIT_LABELS = {
@@ -128,26 +129,16 @@ def _config():
 
 
 def _start(config, split, photo_name: str, photo) -> Job:
-    """Queue the training; the job's result is the trainer's exact final scoring."""
-    trainer = ANNTrainer(config, split)
-
-    def run(job: Job):
-        for ev in trainer.train():
-            if ev.kind == "epoch":
-                job.history.append(
-                    {
-                        "epoch": ev.epoch,
-                        "loss": ev.loss,
-                        "train_difference": ev.train_difference,
-                        "test_difference": ev.test_difference,
-                    }
-                )
-            elif ev.kind in ("preview", "done") and ev.preview is not None:
-                job.latest["preview"] = (ev.epoch, ev.preview)
-        return trainer.result()
-
-    job = Job(run, kind="ANN training", session=session_id(), photo_name=photo_name, photo=photo, epochs=config.epochs)
-    job.on_stop(trainer.request_stop)
+    """Queue the training (in a worker process); the job's result is the trainer's exact final scoring."""
+    job = Job.in_process(
+        ann_work.train,
+        (config, split),
+        kind="ANN training",
+        session=session_id(),
+        photo_name=photo_name,
+        photo=photo,
+        epochs=config.epochs,
+    )
     job.latest["preview"] = (
         0,
         split.compose(quantize_rgb(split.train_rgb, config.levels), gray2rgb(rgb2gray(split.test_rgb))),
@@ -180,33 +171,55 @@ def _collect(job: Job) -> None:
     }
 
 
-@st.fragment(run_every=REDRAW_S)
 def _live() -> None:
-    """The live view: progress, curves and the latest preview, redrawn twice a second."""
-    job: Job | None = st.session_state.get(f"{K}_job")
-    if job is None:
+    """The live view: its place while it waits; then progress (twice a second), the curves and the latest preview."""
+    first: Job | None = st.session_state.get(f"{K}_job")
+    if first is None:
         return
-    h = job.history
-    n, total = (h[-1]["epoch"] if h else 0), job.info["epochs"]
-    if job.running and (n == total or job.stop_requested):
-        job.wait(2.0)  # the last epoch is in: wait for the exact final scores rather than for the next redraw
-    if job.done:
-        st.rerun()  # the whole page redraws with the result
-    c_bar = job_header(K, job)
-    if c_bar is None:
-        return
-    err = f" · colour error on the test part ≈ {h[-1]['test_difference']:.3f}" if h else ""
-    c_bar.progress(n / total, text=f"epoch {n}/{total}{err}" + (" · stopping…" if job.stop_requested else ""))
-    c_chart, c_prev = st.columns([3, 2])
-    if h:
-        c_chart.plotly_chart(charts.ann_curves(h, total), key=f"{K}_live_curve")
-    epoch, preview = job.latest["preview"]
-    shown = job.latest.get("shown")
-    if shown is None or shown[0] != epoch:  # encode each preview once, not at every redraw
-        shown = job.latest["shown"] = (epoch, to_png_bytes(display_copy(preview, max_width=460, max_height=340)))
-    c_prev.image(
-        shown[1], caption="the test part is still gray" if epoch == 0 else f"after epoch {epoch}", width="content"
-    )
+    waiting = job_queue().position(first) is not None
+
+    @st.fragment(run_every=redraw_every(waiting, REDRAW_S))
+    def progress() -> None:
+        job: Job | None = st.session_state.get(f"{K}_job")
+        if job is None:
+            return
+        if job is not first or (waiting and job.started is not None):
+            st.rerun()  # its turn came: redraw the page with the running job's live view
+        h = job.history
+        n, total = (h[-1]["epoch"] if h else 0), job.info["epochs"]
+        if job.running and (n == total or job.stop_requested):
+            job.wait(2.0)  # the last epoch is in: wait for the exact final scores rather than for the next redraw
+        if job.done:
+            st.rerun()  # the whole page redraws with the result
+        c_bar = job_header(K, job)
+        if c_bar is not None:
+            err = f" · colour error on the test part ≈ {h[-1]['test_difference']:.3f}" if h else ""
+            stopping = " · stopping…" if job.stop_requested else ""
+            c_bar.progress(n / total, text=f"epoch {n}/{total}{err}{stopping}")
+
+    @st.fragment(run_every=PICTURES_REDRAW_S)
+    def pictures() -> None:
+        job: Job | None = st.session_state.get(f"{K}_job")
+        if job is not first or job.done:
+            return
+        c_chart, c_prev = st.columns([3, 2])
+        if job.history:
+            c_chart.plotly_chart(
+                charts.ann_curves(job.history, job.info["epochs"]),
+                key=f"{K}_live_curve",
+                config={"staticPlot": True},  # a moving chart: no hover layer to build at every redraw
+            )
+        epoch, preview = job.latest["preview"]
+        shown = job.latest.get("shown")
+        if shown is None or shown[0] != epoch:  # encode each preview once, not at every redraw
+            shown = job.latest["shown"] = (epoch, to_png_bytes(display_copy(preview, max_width=460, max_height=340)))
+        c_prev.image(
+            shown[1], caption="the test part is still gray" if epoch == 0 else f"after epoch {epoch}", width="content"
+        )
+
+    progress()
+    if not waiting:
+        pictures()
 
 
 def _results(stored: dict) -> None:
@@ -325,6 +338,7 @@ def _downloads(stored, res, split) -> None:
 # --------------------------------------------------------------------------- page
 
 use_dashboard_navigation()  # a fresh server's first visit straight to this page
+job_queue().warm_processes(ann_work.ready)  # training runs in worker processes: start them while the knobs turn
 st.title("ANN: a numpy colorizer, trained live")
 st.markdown(
     "A small network learns the colours of one part of a photo from its gray values, then paints the "

@@ -3,12 +3,13 @@
     python scripts/load_test.py --sessions N [--json]
 
 It starts ``streamlit run dashboard.py`` on a free loopback port and drives N Playwright contexts in
-Debian's Chromium (several per browser process). Each session opens Home, then the ANN page, picks its
-own sample, trains 10 epochs, then colorizes the same sample on the CNN page. It prints p50/p95/max of
-page paint and of click-to-result for Train and Colorize, the jobs the server started and finished,
-errors and exceptions seen, the server's memory (start, peak, after every session closed), the wait
-before the last training started against the fairness bound, and whether any session ever saw another
-session's photo. Exit code 0 when every check passes, 1 otherwise, 2 for bad arguments.
+Debian's Chromium (several per browser process). Each session opens Home, then (by the sidebar's link,
+as a visitor does) the ANN page, picks its own sample, trains 10 epochs, then colorizes the same sample
+on the CNN page. It prints p50/p95/max of page paint and of click-to-result for Train and Colorize, the
+jobs the server started and finished, errors and exceptions seen, the memory of the server and its
+worker processes (start, peak, after every session closed), the wait before the last training started
+against the fairness bound, the CPU time the server and the browsers used, and whether any session
+ever saw another session's photo. Exit code 0 when every check passes, 1 otherwise, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from ui.jobs import PROCESS_IDLE_S  # noqa: E402 - the server's worker processes close after this many idle s
+from ui.server import HOUSEKEEPING_S  # noqa: E402 - ... looked at this often
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
@@ -44,19 +49,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, str, float, float]]:
+    """Every process now: pid -> (parent pid, command line, resident MB, CPU seconds so far)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        rss_mb = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        out[int(entry)] = (int(fields[1]), cmd, rss_mb, (int(fields[11]) + int(fields[12])) / _TICK)
+    return out
+
+
+def _tree(procs: dict, root: int) -> set[int]:
+    """``root`` and all its descendants."""
+    tree, grew = {root}, True
+    while grew:
+        new = {p for p, (parent, *_rest) in procs.items() if parent in tree} - tree
+        tree |= new
+        grew = bool(new)
+    return tree & procs.keys()
+
+
 def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    """The resident memory of a process and all its descendants (the server's worker processes), in MB."""
+    procs = _processes()
+    return sum(procs[p][2] for p in _tree(procs, pid)) if pid in procs else None
 
 
 class Server:
-    """``streamlit run dashboard.py`` on a free loopback port, healthy when built, its memory sampled every 0.2 s.
+    """``streamlit run dashboard.py`` on a free loopback port, healthy when built, its memory (with its worker processes') sampled every 0.5 s.
 
     Parameters
     ----------
@@ -76,7 +107,8 @@ class Server:
     def __init__(self, workers: int | None = None, *, session_ttl: int | None = None, log=None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}  # as a real server starts
+        # as scripts/dashboard.sh starts a real server
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "PYTHONUNBUFFERED": "1", "COLORLAB_PRELOAD": "1"}
         if workers:
             env["COLORLAB_WORKERS"] = str(workers)
         cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(self.port),
@@ -87,6 +119,8 @@ class Server:
         out = subprocess.DEVNULL if log is None else log
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.samples: list[float] = []
+        # pid -> its CPU seconds when last seen, for each kind of process
+        self.cpu_seen: dict[str, dict[int, float]] = {"server": {}, "worker processes": {}, "browsers": {}}
         self._stop = threading.Event()
         deadline = time.monotonic() + 90
         while True:
@@ -104,10 +138,23 @@ class Server:
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.2):
-            mb = _rss_mb(self.proc.pid)
-            if mb is not None:
-                self.samples.append(mb)
+        while not self._stop.wait(0.5):
+            procs = _processes()
+            if self.proc.pid not in procs:
+                continue
+            tree = _tree(procs, self.proc.pid)
+            self.samples.append(sum(procs[p][2] for p in tree))
+            for pid, (_parent, cmd, _rss, cpu) in procs.items():
+                if pid == self.proc.pid:
+                    self.cpu_seen["server"][pid] = cpu
+                elif pid in tree:
+                    self.cpu_seen["worker processes"][pid] = cpu
+                elif "chromium" in cmd.split(" ", 1)[0]:  # the browser and its helper processes
+                    self.cpu_seen["browsers"][pid] = cpu
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the server, its worker processes and the load test's browsers."""
+        return {k: round(sum(v.values()), 1) for k, v in self.cpu_seen.items()}
 
     def rss(self) -> float:
         return _rss_mb(self.proc.pid) or float("nan")
@@ -127,9 +174,29 @@ async def _pick_sample(page, sample: str) -> None:
     await page.get_by_role("option", name=sample, exact=True).click()
 
 
+async def _open(page, title: str) -> None:
+    """Go to another page as a visitor does, with the sidebar's link (no reload of the app)."""
+    await page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+
+
 async def _idle(page) -> None:
     await page.wait_for_timeout(300)
     await page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=WAIT_MS)
+
+
+#: Runs in the page every 250 ms while a training is under way: it notes when the queue position, the first
+#: epoch and the result appear (page clock, ms), reading ``textContent``, which needs no layout.
+_WATCH_TRAINING = """epochs => {
+  const text = document.querySelector('[data-testid="stMain"]')?.textContent || '';
+  const w = window.__loadTest || (window.__loadTest = {});
+  const now = performance.now();
+  if (text.includes('waiting, position')) w.queued = true;
+  if (w.start === undefined && new RegExp(`epoch \\\\d+/${epochs}\\\\b`).test(text)) w.start = now;
+  const m = text.match(new RegExp(`\\\\d+ of ${epochs} epochs on '([^']+)'`));
+  if (!m) return false;
+  w.done = now; w.name = m[1];
+  return w;
+}"""
 
 
 async def _session(i: int, browser, url: str, epochs: int, out: dict) -> None:
@@ -141,41 +208,32 @@ async def _session(i: int, browser, url: str, epochs: int, out: dict) -> None:
     page.set_default_timeout(WAIT_MS)
     page.on("pageerror", lambda e: rec["errors"].append(f"page error: {e}"))
     try:
-        for path, ready in (("", "heading"), ("/ann", "Train")):
-            t0 = time.perf_counter()
-            await page.goto(f"{url}{path}")
-            if ready == "heading":
-                await page.get_by_role("heading", name="Colorization Lab").wait_for()
-            else:
-                await page.get_by_role("button", name="Train", exact=True).wait_for()
-            rec["paint"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        await page.goto(url)
+        await page.get_by_role("heading", name="Colorization Lab").wait_for()
+        rec["paint"].append(time.perf_counter() - t0)
+        await _idle(page)
+        t0 = time.perf_counter()
+        await _open(page, "ANN (numpy)")
+        await page.get_by_role("button", name="Train", exact=True).wait_for()
+        rec["paint"].append(time.perf_counter() - t0)
         await _idle(page)
         await _pick_sample(page, sample)
         await _idle(page)
         epochs_box = page.get_by_label("Epochs (passes over the pixels)")
         await epochs_box.fill(str(epochs))
         await epochs_box.press("Tab")
+        clock0 = await page.evaluate("performance.now()")
         t0 = time.perf_counter()
         await page.get_by_role("button", name="Train", exact=True).click()
-        started = False
-        while True:  # watch the live view: waiting (with its place in the queue), training, then the result
-            text = await page.locator('[data-testid="stMain"]').inner_text()
-            if "waiting, position" in text:
-                rec["queued_seen"] = True
-            if not started and re.search(rf"epoch \d+/{epochs}\b", text):
-                started, rec["train_start"] = True, time.perf_counter() - t0
-            m = re.search(rf"\d+ of {epochs} epochs on '([^']+)'", text)
-            if m:
-                rec["train"] = time.perf_counter() - t0
-                rec["train_start"] = rec.get("train_start", rec["train"])
-                rec["saw_other"] |= m.group(1) != sample
-                break
-            if time.perf_counter() - t0 > WAIT_MS / 1000:
-                raise TimeoutError("training never finished")
-            await page.wait_for_timeout(100)
+        seen = await (await page.wait_for_function(_WATCH_TRAINING, arg=epochs, polling=250)).json_value()
+        rec["queued_seen"] = bool(seen.get("queued"))
+        rec["train"] = (seen["done"] - clock0) / 1000
+        rec["train_start"] = (seen.get("start", seen["done"]) - clock0) / 1000
+        rec["saw_other"] |= seen["name"] != sample
         await _idle(page)
         t0 = time.perf_counter()
-        await page.goto(f"{url}/cnn")
+        await _open(page, "CNN (Keras)")
         colorize = page.get_by_role("button", name="Colorize", exact=True)
         await colorize.wait_for()
         await page.wait_for_function(
@@ -255,14 +313,17 @@ def run(n: int, *, per_browser: int = 5, epochs: int = 10, workers: int | None =
     and that visitor left); at the end, after every session closed and the server forgot them.
     """
     server = Server(workers, session_ttl=SESSION_TTL_S)
-    settle = SESSION_TTL_S + 35  # the server forgets the sessions, then its housekeeping returns their memory
+    # the server forgets the sessions, its worker processes close, then its housekeeping returns their memory
+    settle = SESSION_TTL_S + PROCESS_IDLE_S + 2 * HOUSEKEEPING_S
     try:
         asyncio.run(_warm_up(server.url))
         time.sleep(settle)
         start_mb = server.rss()
+        cpu0 = server.cpu_seconds()
         t0 = time.perf_counter()
         out = asyncio.run(_drive(n, per_browser, server.url, epochs))
         wall = time.perf_counter() - t0
+        cpu = {k: round(v - cpu0[k], 1) for k, v in server.cpu_seconds().items()}
         time.sleep(settle)  # the sessions have closed; give the server time to let go of them
         end_mb = server.rss()
         peak_mb = max(server.samples, default=float("nan"))
@@ -289,6 +350,7 @@ def run(n: int, *, per_browser: int = 5, epochs: int = 10, workers: int | None =
         "trainings_completed_in_browsers": len(trains),
         "queue_positions_seen": sum(r["queued_seen"] for r in recs),
         "errors": errors,
+        "cpu_seconds": cpu,
         "memory_mb": {"start": round(start_mb), "peak": round(peak_mb), "after": round(end_mb)},
         "memory_returned_within_20_percent": bool(end_mb <= 1.2 * start_mb),
         "last_training_start_s": round(last_start, 1),

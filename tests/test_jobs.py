@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -134,3 +136,82 @@ def test_two_workers_run_two_sessions_at_once():
     assert q.position(jobs[2]) == (1, 1) and not jobs[2].running
     gate.set()
     assert all(j.wait(10) for j in jobs)
+
+
+def _die(report, should_stop, code):
+    """Work whose worker process dies at once, as one killed for lack of memory would."""
+    import os
+
+    report("history", {"step": 0})
+    os._exit(code)
+
+
+@pytest.mark.slow
+def test_work_in_a_worker_process_reports_progress_stops_and_survives_a_dead_worker():
+    from core.ann import preset
+    from core.images import load_image
+    from core.splits import make_split
+    from ui import ann_work
+
+    split = make_split(load_image("coffee"), "left-right")
+    q = JobQueue(1)
+    try:
+        q.warm_processes(ann_work.ready)
+        cfg = preset("report", epochs=4, preview_every=2, score_sample=2048, seed=3)
+        job = Job.in_process(ann_work.train, (cfg, split), kind="ANN training", session="a")
+        q.submit(job)
+        assert job.wait(120) and job.error is None
+        assert [h["epoch"] for h in job.history] == [1, 2, 3, 4]  # every epoch's report arrived, in order
+        epoch, preview = job.latest["preview"]
+        assert epoch == 4 and preview.shape == split.compose(split.train_rgb, split.test_rgb).shape
+        res = job.result
+        assert res.epochs_run == 4 and not res.stopped
+        assert res.history[-1]["test_difference"] == pytest.approx(job.history[-1]["test_difference"])
+
+        long = Job.in_process(ann_work.train, (preset("report", epochs=500, seed=3), split), session="a")
+        q.submit(long)
+        _until(lambda: len(long.history) >= 1, timeout=60)
+        q.stop(long)  # the page's Stop reaches the worker process; the model so far is kept
+        assert long.wait(30) and long.error is None
+        assert long.result.stopped and 1 <= long.result.epochs_run < 500
+
+        dead = Job.in_process(_die, (3,), session="b")
+        q.submit(dead)
+        assert dead.wait(60)
+        assert isinstance(dead.error, RuntimeError) and "worker process ended unexpectedly" in str(dead.error)
+        after = Job.in_process(ann_work.train, (cfg, split), session="c")
+        q.submit(after)  # a fresh pool takes over
+        assert after.wait(120) and after.error is None and after.result.epochs_run == 4
+    finally:
+        q.close_processes()
+    assert q._processes is None
+
+
+def test_worker_processes_do_not_run_the_page_that_started_them(tmp_path, monkeypatch):
+    """Streamlit runs a page as ``__main__``; a fresh worker process must not run that page again."""
+    import types
+
+    from ui import ann_work
+
+    marker = tmp_path / "page ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    q = JobQueue(1)
+    try:
+        job = Job.in_process(_report_pid, (), session="a")
+        q.submit(job)
+        assert job.wait(60) and job.error is None
+        assert job.latest["pid"] != os.getpid()  # it did run in another process
+        q.warm_processes(ann_work.ready)
+    finally:
+        q.close_processes()
+    assert not marker.exists()
+    assert sys.modules["__main__"] is fake_main  # put back
+
+
+def _report_pid(report, should_stop):
+    report("pid", os.getpid())
+    return True

@@ -17,7 +17,7 @@ from core.datasets import data_root, list_scenarios
 from ui import charts
 from ui.common import UPLOAD_TYPES, display_copy, fmt, friendly_errors, show_image
 from ui.jobs import Job
-from ui.server import free_memory_mb, job_header, job_queue, session_id
+from ui.server import free_memory_mb, job_header, job_queue, redraw_every, session_id
 from ui.words import SCORES
 
 HINT_SIDE = (290, 330)  # the hint canvas's largest width and height on screen, in pixels
@@ -256,12 +256,15 @@ def _collect(key: str, job: Job) -> None:
 
 
 def _live(key: str) -> None:
-    @st.fragment(run_every=TRAIN_REDRAW_S)
+    first: Job | None = st.session_state.get(f"{key}_job")
+    waiting = first is not None and job_queue().position(first) is not None
+
+    @st.fragment(run_every=redraw_every(waiting, TRAIN_REDRAW_S))
     def view():
         job: Job | None = st.session_state.get(f"{key}_job")
         if job is None:
             return
-        if job.done:
+        if job.done or job is not first or (waiting and job.started is not None):
             st.rerun()
         c2 = job_header(key, job)
         if c2 is None:

@@ -8,24 +8,35 @@ the page's Stop, and the next look at the page shows its result.
 
 The queue runs at most ``workers`` jobs at once (a ``concurrent.futures`` pool), in the order they
 were submitted; each session has at most one job queued or running, so first come, first served is
-also round-robin between sessions. Nothing here imports Streamlit: the queue is tested on its own.
+also round-robin between sessions. Work made with :meth:`Job.in_process` runs in worker processes (a
+second ``concurrent.futures`` pool, started at the first such job and closed when the queue has been
+idle a while): numpy training in small steps holds Python's global lock, and in a thread it would slow
+every visitor's page. Nothing here imports Streamlit: the queue is tested on its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import multiprocessing
+import queue
+import sys
 import threading
 import time
+import types
 from collections import defaultdict, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 log = logging.getLogger("colorlab.dashboard")
 
 #: A first guess of a job's duration (seconds) before any job of its kind has finished.
 FIRST_GUESS_S = 10.0
+#: The worker processes close when none has been used or warmed for this long (seconds).
+PROCESS_IDLE_S = 30.0
 
 
 class Job:
@@ -42,8 +53,9 @@ class Job:
         The session that submitted it.
     """
 
-    def __init__(self, target: Callable[[Job], Any], kind: str = "job", session: str = "", **info):
+    def __init__(self, target: Callable[[Job], Any] | None, kind: str = "job", session: str = "", **info):
         self.target, self.kind, self.session, self.info = target, kind, session, info
+        self.process_work: tuple[Callable, tuple] | None = None
         self.history: list[dict] = []
         self.latest: dict = {}
         self.result: Any = None
@@ -56,11 +68,34 @@ class Job:
         self._done = threading.Event()
         self._on_stop: list[Callable[[], None]] = []
 
-    def run(self) -> None:
-        """Run the target here and now (the queue's workers call this)."""
+    @classmethod
+    def in_process(cls, fn: Callable, args: tuple, kind: str = "job", session: str = "", **info) -> Job:
+        """A job whose work runs in one of the queue's worker processes.
+
+        Parameters
+        ----------
+        fn : module-level function
+            ``fn(report, should_stop, *args)``, run in the worker process. ``report(field, value)``
+            appends ``value`` to ``job.history`` when ``field`` is ``"history"`` and sets
+            ``job.latest[field]`` otherwise; ``should_stop()`` becomes true at the page's Stop.
+            ``args``, ``value`` and the result travel between processes, so they must pickle.
+        """
+        job = cls(None, kind, session, **info)
+        job.process_work = (fn, tuple(args))
+        return job
+
+    def record(self, field: str, value: Any) -> None:
+        """One progress report: a history record, or the latest value of a field."""
+        if field == "history":
+            self.history.append(value)
+        else:
+            self.latest[field] = value
+
+    def run(self, work: Callable[[Job], Any] | None = None) -> None:
+        """Run the target (or ``work(job)``, the queue's way to reach a worker process) here and now."""
         self.started = time.perf_counter()
         try:
-            self.result = self.target(self)
+            self.result = (work or self.target)(self)
         except Exception as exc:  # noqa: BLE001 - reported on the page in plain words
             log.exception("%s failed", self.kind)
             self.error = exc
@@ -129,6 +164,9 @@ class JobQueue:
         self._by_session: dict[str, Job] = {}
         self._durations: dict[str, deque] = defaultdict(lambda: deque(maxlen=20))
         self._is_alive = is_alive
+        self._processes: tuple[ProcessPoolExecutor, Any] | None = None  # (pool, manager), while in use
+        self._process_use = 0.0  # time.monotonic() of their last job or warm-up
+        self._warming = False
         self.submitted = self.started = self.finished = self.dropped = 0
         if housekeeping_s:
             threading.Thread(
@@ -136,7 +174,11 @@ class JobQueue:
             ).start()
 
     def _housekeeping(self, every: float) -> None:
-        """Now and then: drop the jobs of sessions that left and, when idle, hand freed memory back."""
+        """Now and then: drop the jobs of sessions that left and, when idle, hand freed memory back.
+
+        The worker processes close once the queue was idle at two looks in a row.
+        """
+        was_idle = False
         while True:
             time.sleep(every)
             try:
@@ -144,9 +186,91 @@ class JobQueue:
                 with self._lock:
                     idle = not self._running and not self._pending
                 if idle:
+                    if was_idle:
+                        self.close_processes()
                     release_memory()
+                was_idle = idle
             except Exception:  # noqa: BLE001 - housekeeping must never stop
                 log.exception("housekeeping failed")
+
+    def _process_pool(self) -> tuple[ProcessPoolExecutor, Any]:
+        """The worker processes (``workers`` of them, started fresh, not forked) and a manager for their messages."""
+        with self._lock:
+            if self._processes is None:
+                ctx = multiprocessing.get_context("spawn")
+                with _blank_main_module():
+                    manager = ctx.Manager()
+                self._processes = (ProcessPoolExecutor(self.workers, mp_context=ctx), manager)
+            return self._processes
+
+    def _submit_to_process(self, pool: ProcessPoolExecutor, fn: Callable, *args):
+        with _blank_main_module():  # the pool starts its processes inside submit
+            return pool.submit(fn, *args)
+
+    def warm_processes(self, ready: Callable[[], Any]) -> None:
+        """Start the worker processes in the background, so that the next job need not wait for them.
+
+        ``ready`` is a module-level function of the module the jobs' work comes from: running it once in
+        each process imports what the work needs. Cheap to call at every page view.
+        """
+        with self._lock:
+            self._process_use = time.monotonic()
+            if self._processes is not None or self._warming:
+                return
+            self._warming = True
+
+        def warm() -> None:
+            try:
+                pool, _ = self._process_pool()
+                for f in [self._submit_to_process(pool, ready) for _ in range(self.workers)]:
+                    f.result()
+            except Exception:  # noqa: BLE001 - the first job starts them instead
+                log.exception("starting the worker processes failed")
+            finally:
+                self._warming = False
+
+        threading.Thread(target=warm, daemon=True, name="colorlab-warm-processes").start()
+
+    def close_processes(self) -> None:
+        """End the worker processes (they start again with the next job that needs them)."""
+        with self._lock:
+            if self._warming or any(j.process_work for j in self._running):
+                return
+            procs, self._processes = self._processes, None
+        if procs is not None:
+            procs[0].shutdown(wait=True, cancel_futures=True)
+            procs[1].shutdown()
+
+    def _run_in_process(self, job: Job) -> Any:
+        """Run ``job.process_work`` in a worker process, relaying its reports and the page's Stop."""
+        pool, manager = self._process_pool()
+        reports, stop = manager.Queue(), manager.Event()
+        job.on_stop(stop.set)
+        if job.stop_requested:
+            stop.set()
+        fn, args = job.process_work
+        future = self._submit_to_process(pool, _child, fn, args, reports, stop)
+
+        def relay(timeout: float | None) -> bool:
+            try:
+                field, value = reports.get(timeout=timeout) if timeout else reports.get_nowait()
+            except queue.Empty:
+                return False
+            job.record(field, value)
+            return True
+
+        while not future.done():
+            relay(0.1)
+        while relay(None):  # what it reported just before it returned
+            pass
+        self._process_use = time.monotonic()
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            with self._lock:
+                if self._processes is not None and self._processes[0] is pool:
+                    self._processes = None
+            raise RuntimeError("its worker process ended unexpectedly (the server may be short of memory)") from exc
 
     def submit(self, job: Job) -> str | None:
         """Queue ``job``. A session's earlier job still queued or running is replaced (removed or stopped).
@@ -180,7 +304,7 @@ class JobQueue:
             self._running.add(job)
             self.started += 1
         try:
-            job.run()
+            job.run(self._run_in_process if job.process_work else None)
         finally:
             with self._lock:
                 self._running.discard(job)
@@ -261,6 +385,31 @@ class JobQueue:
                 "finished": self.finished,
                 "dropped": self.dropped,
             }
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _blank_main_module():
+    """Start processes with a blank ``__main__``.
+
+    Streamlit runs each page as the module ``__main__``, and a fresh ("spawn") process first runs its
+    parent's ``__main__`` again: the page, TensorFlow and all, half a gigabyte per worker. While the
+    pool starts a process, ``__main__`` is an empty module, so the worker imports only what its work needs.
+    """
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
+def _child(fn: Callable, args: tuple, reports, stop) -> Any:
+    """A worker process's side of :meth:`JobQueue._run_in_process`."""
+    return fn(lambda field, value: reports.put((field, value)), stop.is_set, *args)
 
 
 def release_memory() -> None:

@@ -50,6 +50,8 @@ def use_dashboard_navigation() -> None:
 
 #: How often the queue drops the jobs of visitors who left and, when idle, returns freed memory.
 HOUSEKEEPING_S = 15.0
+#: A queued job's place is redrawn this often (seconds); a running job's progress more often.
+WAIT_REDRAW_S = 2.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -69,6 +71,11 @@ def job_queue():
         return runtime is None or bool(runtime.is_active_session(session))
 
     return JobQueue(workers, is_alive, housekeeping_s=HOUSEKEEPING_S)
+
+
+def redraw_every(waiting: bool, running_s: float) -> float:
+    """How often a live view redraws: slowly while its job waits in the queue, ``running_s`` once it runs."""
+    return WAIT_REDRAW_S if waiting else running_s
 
 
 def job_header(key: str, job):
