@@ -36,7 +36,8 @@ st.navigation(PAGES).run()
 
 @st.cache_resource(show_spinner=False)
 def _preload_cnn() -> threading.Thread:
-    """Once per server, after the first page is drawn: load TensorFlow and the general model in the background.
+    """Once per server, after the first page is drawn: start the ANN's worker processes, and load TensorFlow
+    and the general model, in the background.
 
     TensorFlow takes about 4 s to import; by the time a visitor opens the CNN page it is ready. The model
     goes into the pages' own cache (``ui.scoring.pretrained_model``), so it is loaded once, not twice.
@@ -44,6 +45,10 @@ def _preload_cnn() -> threading.Thread:
     """
 
     def work() -> None:
+        from ui import ann_work
+        from ui.server import job_queue
+
+        job_queue().warm_processes(ann_work.ready)
         try:
             from core.cnn import store
             from ui.scoring import pretrained_model

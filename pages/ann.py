@@ -32,7 +32,7 @@ from ui.common import (
     working_copy,
 )
 from ui.jobs import Job
-from ui.server import job_header, job_queue, redraw_every, session_id, use_dashboard_navigation
+from ui.server import job_header, job_queue, live_job, redraw_every, session_id, use_dashboard_navigation
 from ui.words import SCORES, badge, judge, score_help
 
 K = "ann"  # session-state and widget key prefix of this page
@@ -176,15 +176,16 @@ def _live() -> None:
     first: Job | None = st.session_state.get(f"{K}_job")
     if first is None:
         return
-    waiting = job_queue().position(first) is not None
+    every = redraw_every(first, REDRAW_S)
+    waiting = every != REDRAW_S  # (a job about to start, a worker being free, is drawn as running)
 
-    @st.fragment(run_every=redraw_every(waiting, REDRAW_S))
+    @st.fragment(run_every=every)
     def progress() -> None:
         job: Job | None = st.session_state.get(f"{K}_job")
         if job is None:
             return
-        if job is not first or (waiting and job.started is not None):
-            st.rerun()  # its turn came: redraw the page with the running job's live view
+        if job is not first or redraw_every(job, REDRAW_S) != every:
+            st.rerun()  # it moved up the queue or its turn came: redraw the page at the new rate
         h = job.history
         n, total = (h[-1]["epoch"] if h else 0), job.info["epochs"]
         if job.running and (n == total or job.stop_requested):
@@ -326,9 +327,29 @@ def _downloads(stored, res, split) -> None:
     full, whole = stored.get("photo"), split.compose(split.train_rgb, split.test_rgb)
     if full is None or split.how == "cross-image" or full.shape == whole.shape:
         return
-    if st.button(f"Colorize the full photo ({full.shape[1]}×{full.shape[0]})", key=f"{K}_full_btn"):
-        with friendly_errors("Colorizing at full resolution"):
-            stored["full_out"] = res.model.colorize(full)
+    ss = st.session_state
+    job: Job | None = ss.get(f"{K}_full_job")
+    if job is not None and job.done:
+        ss[f"{K}_full_job"] = None
+        job_queue().forget(job.session, "colorize")
+        if job.error is not None:
+            st.error(f"Colorizing at full resolution did not work: {job.error}")
+        elif job.result is not None and job.info["photo"] is full:
+            stored["full_out"] = job.result
+        job = None
+    if job is None and stored.get("full_out") is None:
+        if st.button(f"Colorize the full photo ({full.shape[1]}×{full.shape[0]})", key=f"{K}_full_btn"):
+            job = ss[f"{K}_full_job"] = Job.in_process(
+                ann_work.colorize,
+                (res.model, full),
+                kind="full-size colorizing",
+                session=session_id(),
+                slot="colorize",
+                photo=full,
+            )
+            job_queue().submit(job)
+    if job is not None:
+        live_job(f"{K}_full", job, lambda j: (0.5 if j.running else 0.0, "Colorizing the full photo…"))
     if stored.get("full_out") is not None:
         png_download(
             "Full-resolution picture (PNG)", stored["full_out"], f"ann_{stored['image']}_full.png", key=f"{K}_full_png"

@@ -31,10 +31,11 @@ with c3:
 load = job_queue().stats()
 visitors = sessions_connected()
 st.caption(
-    f"This server now: {load['running']} training{'s' if load['running'] != 1 else ''} running, "
+    f"This server now: {load['running']} job{'s' if load['running'] != 1 else ''} running "
+    "(trainings, galleries, full-size colorizing), "
     f"{load['queued']} waiting, on {load['workers']} worker{'s' if load['workers'] != 1 else ''}"
     + (f"; {visitors} visitor{'s' if visitors != 1 else ''} connected" if visitors is not None else "")
-    + f". Since it started: {load['finished']} of {load['submitted']} trainings finished."
+    + f". Since it started: {load['finished']} of {load['submitted']} jobs finished."
 )
 
 with st.expander("What the numbers mean"):

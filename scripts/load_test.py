@@ -330,7 +330,7 @@ def run(n: int, *, per_browser: int = 5, epochs: int = 10, workers: int | None =
     finally:
         server.close()
     recs = [out[i] for i in range(n)]
-    m = re.search(r"(\d+) of (\d+) trainings finished", out.get("server_line", ""))
+    m = re.search(r"(\d+) of (\d+) jobs finished", out.get("server_line", ""))
     finished, submitted = (int(m.group(1)), int(m.group(2))) if m else (None, None)
     trains = [r["train"] for r in recs if "train" in r]
     pool = workers or os.cpu_count() or 2

@@ -192,6 +192,12 @@ def test_full_resolution_colorize_after_training_on_a_scaled_copy():
     at.run()
     button = at.button(key="ann_full_btn")
     assert "600×400" in button.label
-    button.click().run()
+    button.click().run()  # a queued job, in a worker process
+    assert not at.exception and not at.error
+    full_job = at.session_state["ann_full_job"]
+    assert full_job is not None and full_job.slot == "colorize"
+    assert full_job.wait(120) and full_job.error is None
+    at.run()
     assert not at.exception and not at.error
     assert at.session_state["ann_result"]["full_out"].shape == (400, 600, 3)
+    assert at.session_state["ann_full_job"] is None

@@ -131,3 +131,39 @@ def test_hints_recolorize_at_once_and_clear(model_name):  # noqa: F811
     at.button(key="cnn_clear_hints").click().run()
     assert at.session_state["cnn_hint_objs"] == []
     assert at.session_state["cnn_out"]["hints"] == ()
+
+
+def test_the_gallery_is_a_queued_job_whose_stop_switches_it_off_and_whose_result_all_visitors_share():
+    import pytest
+
+    from core.corpus import corpus_root
+
+    try:
+        if not (corpus_root() / "val").is_dir():
+            raise FileNotFoundError
+    except Exception:  # noqa: BLE001
+        pytest.skip("no validation photos on this machine (the data folder's corpus/val)")
+    at = cnn_page()
+    at.toggle(key="cnn_gallery").set_value(True).run()
+    job = at.session_state["cnn_gallery_job"]
+    assert job is not None and job.slot == "gallery" and not at.exception
+    end = time.monotonic() + 60
+    while not job.history and time.monotonic() < end:
+        time.sleep(0.05)
+    at.button(key="cnn_gallery_live_stop").click().run()  # the page's Stop, while it runs
+    assert job.wait(60) and job.result is None
+    at.run()
+    assert any("gallery was stopped" in i.value for i in at.info)
+    assert at.session_state["cnn_gallery_job"] is None  # and nothing new was queued
+
+    at.button(key="cnn_gallery_again").click().run()
+    job = at.session_state["cnn_gallery_job"]
+    assert job.wait(300) and job.error is None and job.result
+    at.run()
+    assert not at.exception and at.session_state["cnn_gallery_job"] is None
+    assert any("Where it fails" in m.value for m in at.markdown)
+
+    other = cnn_page()  # another visitor: the finished gallery is shown at once, with no job
+    other.toggle(key="cnn_gallery").set_value(True).run()
+    assert "cnn_gallery_job" not in other.session_state  # nothing was queued
+    assert any("Where it fails" in m.value for m in other.markdown)

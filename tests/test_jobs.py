@@ -215,3 +215,21 @@ def test_worker_processes_do_not_run_the_page_that_started_them(tmp_path, monkey
 def _report_pid(report, should_stop):
     report("pid", os.getpid())
     return True
+
+
+def test_worker_processes_stay_while_visitors_are_connected_and_close_after_they_leave(monkeypatch):
+    import ui.jobs
+    from ui import ann_work
+
+    monkeypatch.setattr(ui.jobs, "PROCESS_IDLE_S", 0.3)
+    visitors = {"n": 1}
+    q = JobQueue(1, housekeeping_s=0.1, has_visitors=lambda: visitors["n"] > 0)
+    try:
+        q.warm_processes(ann_work.ready)
+        _until(lambda: q._processes is not None and not q._warming, timeout=60)
+        time.sleep(1.0)  # unused for longer than PROCESS_IDLE_S, but somebody is connected
+        assert q._processes is not None
+        visitors["n"] = 0
+        _until(lambda: q._processes is None, timeout=10)
+    finally:
+        q.close_processes()

@@ -58,5 +58,18 @@ def train(report: Callable, should_stop: Callable[[], bool], config, split):
 
 
 def ready() -> bool:
-    """Nothing: run once in a fresh worker process, it has imported what training needs."""
+    """Run once in a fresh worker process: a tiny training, scored, so that everything a real one needs
+    (the scores and baselines too) is imported before the first visitor's training arrives."""
+    import numpy as np
+
+    from core.ann import preset
+    from core.splits import make_split
+
+    rgb = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    train(lambda *_: None, lambda: False, preset("report", epochs=1), make_split(rgb, "left-right"))
     return True
+
+
+def colorize(report: Callable, should_stop: Callable[[], bool], model, rgb):
+    """Colorize a whole photo with a trained ANN (``rgb`` : (H, W, 3) uint8); returns (H, W, 3) uint8."""
+    return model.colorize(rgb)

@@ -17,7 +17,7 @@ from core.datasets import data_root, list_scenarios
 from ui import charts
 from ui.common import UPLOAD_TYPES, display_copy, fmt, friendly_errors, show_image
 from ui.jobs import Job
-from ui.server import free_memory_mb, job_header, job_queue, redraw_every, session_id
+from ui.server import free_memory_mb, job_header, job_queue, live_job, redraw_every, session_id
 from ui.words import SCORES
 
 HINT_SIDE = (290, 330)  # the hint canvas's largest width and height on screen, in pixels
@@ -113,20 +113,55 @@ def hint_controls(key: str, photo: np.ndarray, photo_id, colour: str) -> list:
 # --------------------------------------------------------------------------- gallery
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _gallery(name: str, folder: str, vividness, count: int, seed: int, _progress=None) -> list[dict]:
-    """The gallery of a committed model, shared by all visitors (``_progress`` is not part of the cache key)."""
-    from core.cnn.gallery import gallery
-    from ui.scoring import pretrained_model
+GALLERY_SIZE = 32
 
-    model, _ = pretrained_model(name)
-    return gallery(model, folder, count=count, seed=seed, vividness=vividness, progress=_progress)
+
+@st.cache_resource
+def _galleries() -> dict:
+    """Finished galleries, shared by all visitors: (model name, folder, vividness) -> entries (a few at most)."""
+    return {}
+
+
+class _GalleryStopped(Exception):
+    """The visitor pressed Stop during the gallery."""
+
+
+def _gallery_job(name: str, model, folder: str, vividness) -> Job:
+    from core.cnn.gallery import gallery
+
+    def run(job: Job):
+        def progress(done: int, total: int) -> None:
+            job.history.append((done, total))
+            if job.stop_requested:
+                raise _GalleryStopped
+
+        try:
+            entries = gallery(model, folder, count=GALLERY_SIZE, seed=0, vividness=vividness, progress=progress)
+        except _GalleryStopped:
+            return None
+        store = _galleries()
+        while len(store) >= 8:
+            store.pop(next(iter(store)))
+        store[name, folder, vividness] = entries
+        return entries
+
+    job = Job(run, kind="gallery", session=session_id(), slot="gallery", gallery=(name, folder, vividness))
+    job_queue().submit(job)
+    return job
+
+
+def _gallery_progress(job: Job) -> tuple[float, str]:
+    if not job.history:
+        return 0.0, "Colorizing photos the model never saw…"
+    done, total = job.history[-1]
+    return done / total, f"Colorizing photo {done} of {total}…"
 
 
 def gallery_section(key: str, name: str, model, vividness) -> None:
-    """Where it works, where it fails: the best and worst of a random draw of validation photos."""
+    """Where it works, where it fails: the best and worst of a random draw of validation photos (a queued job)."""
     from core.corpus import corpus_root
 
+    ss = st.session_state
     with st.expander("Where it works, where it fails"):
         try:
             folder = corpus_root() / "val"
@@ -137,41 +172,57 @@ def gallery_section(key: str, name: str, model, vividness) -> None:
                 "The validation photos are not on this server (the data folder's corpus/val), so there is no gallery."
             )
             return
-        st.markdown("32 photos the model never saw, drawn at random, ranked by **colour hits**.")
+        st.markdown(f"{GALLERY_SIZE} photos the model never saw, drawn at random, ranked by **colour hits**.")
         if not st.toggle("Show the gallery", key=f"{key}_gallery"):
+            ss.pop(f"{key}_gallery_stopped", None)
             return
         from core.cnn.gallery import best_and_worst
 
-        if st.session_state.pop(f"{key}_gallery_busy", False):
-            st.info("The gallery was stopped before it finished; it starts again now.")
-        with friendly_errors("The gallery"):
-            st.session_state[f"{key}_gallery_busy"] = True  # still set on the next run if this one is stopped
-            bar = st.progress(0.0, text="Colorizing photos the model never saw…")
-            entries = _gallery(
-                name,
-                str(folder),
-                vividness,
-                32,
-                0,
-                _progress=lambda i, n: bar.progress(i / n, text=f"Colorizing photo {i} of {n}…"),
-            )
-            bar.empty()
-            st.session_state[f"{key}_gallery_busy"] = False
-            best, worst = best_and_worst(entries)
-            for title, group in (("Where it works", best), ("Where it fails", worst)):
-                st.markdown(f"**{title}** (colorized above, real colours below)")
-                cols = st.columns(max(1, len(group)))
-                for col, e in zip(cols, group, strict=False):
-                    show_image(
-                        col, e["colorized"], f"{e['group']}: hits {e['hit_rate']:.0%}", max_width=180, max_height=180
-                    )
-                    show_image(
-                        col,
-                        e["photo"],
-                        f"accuracy {e['accuracy']:.2f}, strength {e['saturation']:.2f}",
-                        max_width=180,
-                        max_height=180,
-                    )
+        want = (name, str(folder), vividness)
+        entries = _galleries().get(want)
+        job: Job | None = ss.get(f"{key}_gallery_job")
+        if job is not None and (job.done or job.info["gallery"] != want):
+            ss[f"{key}_gallery_job"] = None
+            job_queue().forget(job.session, "gallery")
+            if job.error is not None:
+                ss[f"{key}_gallery_failed"] = (want, str(job.error))
+            if job.done and job.result is not None and job.info["gallery"] == want:
+                entries = job.result
+            job = None
+        failed = ss.get(f"{key}_gallery_failed")
+        if entries is None and failed and failed[0] == want:
+            st.error(f"The gallery did not work: {failed[1]}")
+            return
+        if entries is None and job is None and ss.get(f"{key}_gallery_stopped") == want:
+            st.info("The gallery was stopped.")
+            if st.button("Start it again", key=f"{key}_gallery_again", icon=":material/replay:"):
+                ss.pop(f"{key}_gallery_stopped")
+                st.rerun()
+            return
+        if entries is None:
+            if job is None:
+                job = ss[f"{key}_gallery_job"] = _gallery_job(name, model, str(folder), vividness)
+
+            def stopped() -> None:
+                ss[f"{key}_gallery_stopped"] = want
+
+            live_job(f"{key}_gallery_live", job, _gallery_progress, on_stop=stopped)
+            return
+        best, worst = best_and_worst(entries)
+        for title, group in (("Where it works", best), ("Where it fails", worst)):
+            st.markdown(f"**{title}** (colorized above, real colours below)")
+            cols = st.columns(max(1, len(group)))
+            for col, e in zip(cols, group, strict=False):
+                show_image(
+                    col, e["colorized"], f"{e['group']}: hits {e['hit_rate']:.0%}", max_width=180, max_height=180
+                )
+                show_image(
+                    col,
+                    e["photo"],
+                    f"accuracy {e['accuracy']:.2f}, strength {e['saturation']:.2f}",
+                    max_width=180,
+                    max_height=180,
+                )
 
 
 # --------------------------------------------------------------------------- model card
@@ -257,14 +308,14 @@ def _collect(key: str, job: Job) -> None:
 
 def _live(key: str) -> None:
     first: Job | None = st.session_state.get(f"{key}_job")
-    waiting = first is not None and job_queue().position(first) is not None
+    every = redraw_every(first, TRAIN_REDRAW_S)
 
-    @st.fragment(run_every=redraw_every(waiting, TRAIN_REDRAW_S))
+    @st.fragment(run_every=every)
     def view():
         job: Job | None = st.session_state.get(f"{key}_job")
         if job is None:
             return
-        if job.done or job is not first or (waiting and job.started is not None):
+        if job.done or job is not first or redraw_every(job, TRAIN_REDRAW_S) != every:
             st.rerun()
         c2 = job_header(key, job)
         if c2 is None:

@@ -7,11 +7,11 @@ another page, Streamlit's own Stop in the header) freezes it half-way: the job e
 the page's Stop, and the next look at the page shows its result.
 
 The queue runs at most ``workers`` jobs at once (a ``concurrent.futures`` pool), in the order they
-were submitted; each session has at most one job queued or running, so first come, first served is
-also round-robin between sessions. Work made with :meth:`Job.in_process` runs in worker processes (a
-second ``concurrent.futures`` pool, started at the first such job and closed when the queue has been
-idle a while): numpy training in small steps holds Python's global lock, and in a thread it would slow
-every visitor's page. Nothing here imports Streamlit: the queue is tested on its own.
+were submitted; each session has at most one job of each kind (its slot: a training, a gallery, a
+full-size colorizing) queued or running, so first come, first served is also round-robin between
+sessions. Work made with :meth:`Job.in_process` runs in worker processes (a second
+``concurrent.futures`` pool, started at the first such job and closed when unused a while): numpy
+training in small steps holds Python's global lock, and in a thread it would slow every visitor's page. Nothing here imports Streamlit: the queue is tested on its own.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ log = logging.getLogger("colorlab.dashboard")
 
 #: A first guess of a job's duration (seconds) before any job of its kind has finished.
 FIRST_GUESS_S = 10.0
-#: The worker processes close when none has been used or warmed for this long (seconds).
+#: The worker processes close when unused (no job, no warm-up) this long (seconds) and nobody is connected.
 PROCESS_IDLE_S = 30.0
 
 
@@ -51,10 +51,14 @@ class Job:
         What it is, in words ("ANN training"); durations are averaged per kind for the wait estimate.
     session : str
         The session that submitted it.
+    slot : str
+        Each session has at most one job per slot ("training", "gallery", ...) queued or running.
     """
 
-    def __init__(self, target: Callable[[Job], Any] | None, kind: str = "job", session: str = "", **info):
-        self.target, self.kind, self.session, self.info = target, kind, session, info
+    def __init__(
+        self, target: Callable[[Job], Any] | None, kind: str = "job", session: str = "", slot: str = "training", **info
+    ):
+        self.target, self.kind, self.session, self.slot, self.info = target, kind, session, slot, info
         self.process_work: tuple[Callable, tuple] | None = None
         self.history: list[dict] = []
         self.latest: dict = {}
@@ -69,7 +73,9 @@ class Job:
         self._on_stop: list[Callable[[], None]] = []
 
     @classmethod
-    def in_process(cls, fn: Callable, args: tuple, kind: str = "job", session: str = "", **info) -> Job:
+    def in_process(
+        cls, fn: Callable, args: tuple, kind: str = "job", session: str = "", slot: str = "training", **info
+    ) -> Job:
         """A job whose work runs in one of the queue's worker processes.
 
         Parameters
@@ -80,7 +86,7 @@ class Job:
             ``job.latest[field]`` otherwise; ``should_stop()`` becomes true at the page's Stop.
             ``args``, ``value`` and the result travel between processes, so they must pickle.
         """
-        job = cls(None, kind, session, **info)
+        job = cls(None, kind, session, slot, **info)
         job.process_work = (fn, tuple(args))
         return job
 
@@ -141,7 +147,7 @@ class Job:
 
 
 class JobQueue:
-    """The server's heavy work: a bounded pool of worker threads, one job per session, in order.
+    """The server's heavy work: a bounded pool of worker threads, one job per session and slot, in order.
 
     Parameters
     ----------
@@ -152,7 +158,11 @@ class JobQueue:
     """
 
     def __init__(
-        self, workers: int, is_alive: Callable[[str], bool] | None = None, housekeeping_s: float | None = None
+        self,
+        workers: int,
+        is_alive: Callable[[str], bool] | None = None,
+        housekeeping_s: float | None = None,
+        has_visitors: Callable[[], bool] | None = None,
     ):
         if workers < 1:
             raise ValueError(f"a job queue needs at least one worker, got {workers}")
@@ -161,9 +171,10 @@ class JobQueue:
         self._lock = threading.Lock()
         self._pending: list[Job] = []  # submitted, not started, in order
         self._running: set[Job] = set()
-        self._by_session: dict[str, Job] = {}
+        self._by_session: dict[tuple[str, str], Job] = {}  # (session, slot) -> its latest job
         self._durations: dict[str, deque] = defaultdict(lambda: deque(maxlen=20))
         self._is_alive = is_alive
+        self._has_visitors = has_visitors
         self._processes: tuple[ProcessPoolExecutor, Any] | None = None  # (pool, manager), while in use
         self._process_use = 0.0  # time.monotonic() of their last job or warm-up
         self._warming = False
@@ -176,9 +187,9 @@ class JobQueue:
     def _housekeeping(self, every: float) -> None:
         """Now and then: drop the jobs of sessions that left and, when idle, hand freed memory back.
 
-        The worker processes close once the queue was idle at two looks in a row.
+        The worker processes close once unused for :data:`PROCESS_IDLE_S` with nobody connected
+        (``has_visitors``): while a class is there, its next training starts at once.
         """
-        was_idle = False
         while True:
             time.sleep(every)
             try:
@@ -186,10 +197,10 @@ class JobQueue:
                 with self._lock:
                     idle = not self._running and not self._pending
                 if idle:
-                    if was_idle:
+                    unused = time.monotonic() - self._process_use > PROCESS_IDLE_S
+                    if unused and not (self._has_visitors and self._has_visitors()):
                         self.close_processes()
                     release_memory()
-                was_idle = idle
             except Exception:  # noqa: BLE001 - housekeeping must never stop
                 log.exception("housekeeping failed")
 
@@ -245,7 +256,12 @@ class JobQueue:
         """Run ``job.process_work`` in a worker process, relaying its reports and the page's Stop."""
         pool, manager = self._process_pool()
         reports, stop = manager.Queue(), manager.Event()
-        job.on_stop(stop.set)
+
+        def pass_stop_on() -> None:
+            with contextlib.suppress(Exception):  # a Stop just after the end, with the manager gone: nothing to stop
+                stop.set()
+
+        job.on_stop(pass_stop_on)
         if job.stop_requested:
             stop.set()
         fn, args = job.process_work
@@ -282,7 +298,7 @@ class JobQueue:
         self.reap()
         message = None
         with self._lock:
-            old = self._by_session.get(job.session)
+            old = self._by_session.get((job.session, job.slot))
             if old is not None and not old.done:
                 was_running = old.running
                 self._stop_locked(old)
@@ -291,7 +307,7 @@ class JobQueue:
                     f"each visitor has one {job.kind.split()[-1]} at a time, and this one replaces it."
                 )
             self._pending.append(job)
-            self._by_session[job.session] = job
+            self._by_session[job.session, job.slot] = job
             self.submitted += 1
         self._pool.submit(self._work, job)
         return message
@@ -357,7 +373,7 @@ class JobQueue:
         if self._is_alive is None:
             return 0
         with self._lock:
-            gone = [s for s in self._by_session if not self._is_alive(s)]
+            gone = [key for key in self._by_session if not self._is_alive(key[0])]
             for s in gone:
                 job = self._by_session.pop(s)
                 if not job.done:
@@ -365,12 +381,12 @@ class JobQueue:
                     self.dropped += 1
         return len(gone)
 
-    def forget(self, session: str) -> None:
+    def forget(self, session: str, slot: str = "training") -> None:
         """The session has collected its job's result: the queue keeps no reference to it."""
         with self._lock:
-            job = self._by_session.get(session)
+            job = self._by_session.get((session, slot))
             if job is not None and job.done:
-                del self._by_session[session]
+                del self._by_session[session, slot]
 
     def stats(self) -> dict:
         """How busy the queue is: running, queued, and the counts since the server started."""

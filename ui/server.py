@@ -50,8 +50,10 @@ def use_dashboard_navigation() -> None:
 
 #: How often the queue drops the jobs of visitors who left and, when idle, returns freed memory.
 HOUSEKEEPING_S = 15.0
-#: A queued job's place is redrawn this often (seconds); a running job's progress more often.
-WAIT_REDRAW_S = 2.0
+#: A queued job's place is redrawn this often (seconds), or less often far back in the queue;
+#: a running job's progress more often.
+WAIT_REDRAW_S, FAR_WAIT_REDRAW_S = 2.0, 5.0
+LIVE_REDRAW_S = 0.5
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,16 +72,29 @@ def job_queue():
     def is_alive(session: str) -> bool:
         return runtime is None or bool(runtime.is_active_session(session))
 
-    return JobQueue(workers, is_alive, housekeeping_s=HOUSEKEEPING_S)
+    return JobQueue(workers, is_alive, housekeeping_s=HOUSEKEEPING_S, has_visitors=lambda: bool(sessions_connected()))
 
 
-def redraw_every(waiting: bool, running_s: float) -> float:
-    """How often a live view redraws: slowly while its job waits in the queue, ``running_s`` once it runs."""
-    return WAIT_REDRAW_S if waiting else running_s
+def redraw_every(job, running_s: float) -> float:
+    """How often a job's live view redraws (seconds): ``running_s`` once it runs; slower while it waits,
+    slowest far back in the queue, where each of many waiting pages would otherwise redraw for nothing.
+
+    A live view compares this with the rate it was drawn at and redraws the page when it changes.
+    """
+    queue = job_queue()
+    place = queue.position(job)
+    if place is None or queue.wait_estimate(job) == 0:  # running, or about to: a worker is free
+        return running_s
+    return WAIT_REDRAW_S if place[0] <= 2 * queue.workers else FAR_WAIT_REDRAW_S
 
 
-def job_header(key: str, job):
+def job_header(key: str, job, on_stop=None):
     """The live view's first row, shared by every queued job: Stop, then the job's place while it waits.
+
+    Parameters
+    ----------
+    on_stop : callable, optional
+        Also called when Stop is pressed (before the page reruns).
 
     Returns
     -------
@@ -89,14 +104,46 @@ def job_header(key: str, job):
 
     queue = job_queue()
     place = queue.position(job)
+
+    def stop() -> None:
+        queue.stop(job)
+        if on_stop is not None:
+            on_stop()
+
     c_stop, c_bar = st.columns([1, 5], vertical_alignment="center")
-    c_stop.button(
-        "Stop", key=f"{key}_stop", on_click=queue.stop, args=(job,), icon=":material/stop:", disabled=job.stop_requested
-    )
+    c_stop.button("Stop", key=f"{key}_stop", on_click=stop, icon=":material/stop:", disabled=job.stop_requested)
     if place is not None:  # still waiting for a free worker
-        c_bar.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors are training)")
+        c_bar.progress(0.0, text=describe_wait(place, queue.wait_estimate(job)) + " (other visitors' work comes first)")
         return None
     return c_bar
+
+
+def live_job(key: str, job, describe, on_stop=None) -> None:
+    """A small queued job's live view (a gallery, a full-size colorizing): its place, then its progress.
+
+    Parameters
+    ----------
+    key : str
+        Widget key prefix.
+    job : ui.jobs.Job
+    describe : callable(job) -> (fraction done, text)
+    on_stop : callable, optional
+        Also called at Stop.
+
+    The whole page reruns when the job ends, to show its result.
+    """
+    every = redraw_every(job, LIVE_REDRAW_S)
+
+    @st.fragment(run_every=every)
+    def view() -> None:
+        if job.done or redraw_every(job, LIVE_REDRAW_S) != every:
+            st.rerun()
+        c_bar = job_header(key, job, on_stop)
+        if c_bar is not None:
+            done, text = describe(job)
+            c_bar.progress(min(1.0, done), text=text)
+
+    view()
 
 
 def session_id() -> str:
