@@ -168,6 +168,7 @@ def _collect(job: Job) -> None:
         "image": job.info["photo_name"],
         "photo": job.info["photo"],
         "wall_seconds": time.perf_counter() - job.submitted,
+        "waited_seconds": (job.started or job.submitted) - job.submitted,
     }
 
 
@@ -230,6 +231,8 @@ def _results(stored: dict) -> None:
     status = f"{res.epochs_run} of {cfg.epochs} epochs on '{stored['image']}' in {res.train_seconds:.1f} s of training"
     if stored.get("wall_seconds"):
         status += f", {stored['wall_seconds']:.1f} s from click to result"
+        if stored.get("waited_seconds", 0) >= 0.5:
+            status += f" ({stored['waited_seconds']:.1f} s of it waiting for a free worker)"
     gray_err = res.baselines["gray"]["seed_difference"]
     if res.diverged:
         st.warning(f"Training went wrong: {res.diverged}", icon=":material/warning:")

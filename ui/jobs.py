@@ -211,7 +211,8 @@ class JobQueue:
                 ctx = multiprocessing.get_context("spawn")
                 with _blank_main_module():
                     manager = ctx.Manager()
-                self._processes = (ProcessPoolExecutor(self.workers, mp_context=ctx), manager)
+                pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_one_thread_each)
+                self._processes = (pool, manager)
             return self._processes
 
     def _submit_to_process(self, pool: ProcessPoolExecutor, fn: Callable, *args):
@@ -421,6 +422,15 @@ def _blank_main_module():
             yield
         finally:
             sys.modules["__main__"] = main
+
+
+def _one_thread_each() -> None:
+    """A worker process's start (before numpy loads): one math-library thread each, as there is one worker
+    per core; a second thread would only spin, waiting, on a core that another worker or the server needs."""
+    import os
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
 
 
 def _child(fn: Callable, args: tuple, reports, stop) -> Any:
