@@ -163,6 +163,14 @@ def _collect(job: Job) -> None:
     if res.epochs_run == 0 and not res.diverged:
         st.session_state[f"{K}_notice"] = ("info", "The run was stopped before its first epoch finished.")
         return
+    old = st.session_state.get(f"{K}_result")
+    if old is not None:  # one trained network per visitor keeps the server's memory bounded
+        st.session_state[f"{K}_notice"] = (
+            "info",
+            f"This network replaces your earlier one ({old['result'].epochs_run} "
+            f"epoch{'s' if old['result'].epochs_run != 1 else ''} on '{old['image']}'): "
+            "each visitor keeps one.",
+        )
     st.session_state[f"{K}_result"] = {
         "result": res,
         "image": job.info["photo_name"],

@@ -201,3 +201,12 @@ def test_full_resolution_colorize_after_training_on_a_scaled_copy():
     assert not at.exception and not at.error
     assert at.session_state["ann_result"]["full_out"].shape == (400, 600, 3)
     assert at.session_state["ann_full_job"] is None
+
+
+def test_a_second_training_replaces_the_first_with_a_note():
+    at = train(ann_page(), epochs=1, side=64)
+    first = at.session_state["ann_result"]["result"]
+    assert not any("replaces your earlier one" in i.value for i in at.info)
+    train(at, epochs=2, side=64)
+    assert at.session_state["ann_result"]["result"] is not first  # one network per visitor
+    assert any("replaces your earlier one (1 epoch on" in i.value for i in at.info)

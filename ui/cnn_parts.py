@@ -297,6 +297,10 @@ def _collect(key: str, job: Job) -> None:
         return
     res = job.result
     history = res["history"] if len(res["history"] or []) >= len(job.history) else list(job.history)
+    if (old := st.session_state.get(f"{key}_trained")) is not None:  # one per visitor bounds the memory
+        st.session_state[f"{key}_train_note"] = (
+            f"This CNN replaces the one you trained before ({old['label']}): each visitor keeps one."
+        )
     st.session_state[f"{key}_trained"] = {
         **res,
         "history": history,
