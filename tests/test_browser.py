@@ -343,10 +343,10 @@ def test_cnn_colorizes_in_view_and_takes_hints_by_clicking(server, app_page):
     _idle(page)
     _colorize(page)  # the page is live
     page.get_by_role("button", name="Start it again").click()
-    page.get_by_text("Where it fails").wait_for()
+    page.get_by_text("Where it fails (colorized above").wait_for()  # (not the expander's title)
     _idle(page)
     _no_exception(page)
-    page.get_by_text("Where it works", exact=False).first.scroll_into_view_if_needed()
+    page.get_by_text("Where it works (colorized above").scroll_into_view_if_needed()
     page.screenshot(path=str(_shots() / "cnn_gallery.png"))
 
 
