@@ -17,11 +17,10 @@ from core.datasets import data_root, list_scenarios
 from ui import charts
 from ui.common import UPLOAD_TYPES, display_copy, fmt, friendly_errors, show_image
 from ui.jobs import Job
-from ui.server import free_memory_mb, job_header, job_queue, live_job, redraw_every, session_id
+from ui.server import free_memory_mb, job_queue, live_job, session_id
 from ui.words import SCORES
 
 HINT_SIDE = (290, 330)  # the hint canvas's largest width and height on screen, in pixels
-TRAIN_REDRAW_S = 0.5
 
 
 # --------------------------------------------------------------------------- hints
@@ -310,29 +309,26 @@ def _collect(key: str, job: Job) -> None:
     }
 
 
+def _accuracy(history: list[dict]) -> float | None:
+    """The latest accuracy on the test photos in a training's progress records (None before the first)."""
+    return next((e["accuracy"] for e in reversed(history) if e.get("accuracy") is not None), None)
+
+
+def _training_progress(job: Job) -> tuple[float, str]:
+    h, steps = job.history, job.info["steps"]
+    if not h:
+        return 0.0, "starting (TensorFlow loads the first time)…"
+    acc = _accuracy(h)
+    text = f"step {h[-1]['step']}/{steps}" + (f" · accuracy on the test photos {acc:.3f}" if acc is not None else "")
+    return h[-1]["step"] / steps, text
+
+
 def _live(key: str) -> None:
-    first: Job | None = st.session_state.get(f"{key}_job")
-    every = redraw_every(first, TRAIN_REDRAW_S)
+    def curves(job: Job) -> None:
+        if _accuracy(job.history) is not None:
+            st.plotly_chart(charts.accuracy_curves(job.history, steps=job.info["steps"]), key=f"{key}_live_curve")
 
-    @st.fragment(run_every=every)
-    def view():
-        job: Job | None = st.session_state.get(f"{key}_job")
-        if job is None:
-            return
-        if job.done or job is not first or redraw_every(job, TRAIN_REDRAW_S) != every:
-            st.rerun()
-        c2 = job_header(key, job)
-        if c2 is None:
-            return
-        h, steps = job.history, job.info["steps"]
-        step = h[-1]["step"] if h else 0
-        acc = next((e["accuracy"] for e in reversed(h) if e.get("accuracy") is not None), None)
-        text = f"step {step}/{steps}" + (f" · accuracy on the test photos {acc:.3f}" if acc is not None else "")
-        c2.progress(min(1.0, step / steps), text=text if h else "starting (TensorFlow loads the first time)…")
-        if acc is not None:
-            st.plotly_chart(charts.accuracy_curves(h, steps=steps), key=f"{key}_live_curve")
-
-    view()
+    live_job(key, st.session_state[f"{key}_job"], _training_progress, more=curves)
 
 
 def train_section(key: str) -> None:

@@ -11,7 +11,8 @@ were submitted; each session has at most one job of each kind (its slot: a train
 full-size colorizing) queued or running, so first come, first served is also round-robin between
 sessions. Work made with :meth:`Job.in_process` runs in worker processes (a second
 ``concurrent.futures`` pool, started at the first such job and closed when unused a while): numpy
-training in small steps holds Python's global lock, and in a thread it would slow every visitor's page. Nothing here imports Streamlit: the queue is tested on its own.
+training in small steps holds Python's global lock, and in a thread it would slow every visitor's page.
+Nothing here imports Streamlit: the queue is tested on its own.
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ def job_header(key: str, job, on_stop=None):
     return c_bar
 
 
-def live_job(key: str, job, describe, on_stop=None) -> None:
-    """A small queued job's live view (a gallery, a full-size colorizing): its place, then its progress.
+def live_job(key: str, job, describe, on_stop=None, more=None) -> None:
+    """A queued job's live view (a CNN training, a gallery, a full-size colorizing): its place, then its progress.
 
     Parameters
     ----------
@@ -129,6 +129,8 @@ def live_job(key: str, job, describe, on_stop=None) -> None:
     describe : callable(job) -> (fraction done, text)
     on_stop : callable, optional
         Also called at Stop.
+    more : callable(job), optional
+        Draws more below the progress bar while the job runs (a chart, say).
 
     The whole page reruns when the job ends, to show its result.
     """
@@ -142,6 +144,8 @@ def live_job(key: str, job, describe, on_stop=None) -> None:
         if c_bar is not None:
             done, text = describe(job)
             c_bar.progress(min(1.0, done), text=text)
+            if more is not None:
+                more(job)
 
     view()
 
